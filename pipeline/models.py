@@ -1,0 +1,298 @@
+"""The typed models every stage passes to the next (DESIGN.md, "Core models").
+
+Stages never hand each other ``dict[str, Any]``: a document travels as ``SourceDocument`` →
+``ParsedDocument`` → ``list[Chunk]`` → stored rows → ``Hit`` → ``Answer``. Options for each stage live
+here too, so that one ingest run can be recorded with exactly the options it used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DocumentStatus = Literal["ok", "partial", "failed"]
+PageMethod = Literal["text", "ocr", "vlm", "none"]
+PageStatus = Literal["ok", "needs_ocr", "empty", "failed"]
+IngestAction = Literal["added", "replaced", "unchanged", "duplicate", "failed"]
+
+DEFAULT_COLLECTION = "default"
+
+
+class SourceMetadata(BaseModel):
+    """What the source says about a document, before conversion looks inside it."""
+
+    title: str | None = None
+    date: dt.date | None = None
+    language: str | None = None
+    source: str | None = None
+    collection: str = DEFAULT_COLLECTION
+
+    def merged(self, other: SourceMetadata) -> SourceMetadata:
+        """Fill the fields this one lacks from ``other`` (this one wins where both are set)."""
+        data = other.model_dump(exclude_none=True)
+        data.update(self.model_dump(exclude_none=True))
+        if self.collection == DEFAULT_COLLECTION:
+            data["collection"] = other.collection
+        return SourceMetadata(**data)
+
+
+class SourceDocument(BaseModel):
+    """One document as a connector hands it over: where it came from and its bytes (or path).
+
+    ``doc_id`` is the sha256 of the bytes: the same bytes are the same document wherever they lie.
+
+    >>> SourceDocument(uri="mem://a.txt", data=b"hello").doc_id[:12]
+    '2cf24dba5fb0'
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    uri: str
+    path: Path | None = None
+    data: bytes | None = None
+    media_type: str | None = None
+    metadata: SourceMetadata = Field(default_factory=SourceMetadata)
+
+    @model_validator(mode="after")
+    def _needs_content(self) -> SourceDocument:
+        if self.path is None and self.data is None:
+            raise ValueError("a SourceDocument needs a path or data")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The file name part of the uri (``report.pdf``)."""
+        return self.uri.rstrip("/").rsplit("/", 1)[-1]
+
+    def read_bytes(self) -> bytes:
+        """The document's bytes, read once and kept."""
+        if self.data is None:
+            assert self.path is not None
+            self.data = self.path.read_bytes()
+        return self.data
+
+    @property
+    def doc_id(self) -> str:
+        return hashlib.sha256(self.read_bytes()).hexdigest()
+
+
+class Box(BaseModel):
+    """A region of a page in PDF points, origin top-left (PyMuPDF's convention)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+class StageError(BaseModel):
+    """An error recorded against a document: which stage, which page (1-based) if any, and why."""
+
+    stage: str
+    message: str
+    page: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.stage}, page {self.page}" if self.page else self.stage
+        return f"{where}: {self.message}"
+
+
+class PageResult(BaseModel):
+    """One converted page. ``page`` is 1-based; ``method`` says how its text was obtained."""
+
+    page: int
+    markdown: str = ""
+    method: PageMethod = "text"
+    status: PageStatus = "ok"
+    reason: str | None = None
+    rotation: int = 0
+    confidence: float | None = None
+    width: float | None = None
+    height: float | None = None
+    boxes: list[Box] = Field(default_factory=list)
+
+
+class ParsedDocument(BaseModel):
+    """A converted document: Markdown with ``<!-- page N -->`` anchors plus per-page results."""
+
+    doc_id: str
+    uri: str
+    metadata: SourceMetadata
+    media_type: str
+    pages: list[PageResult] = Field(default_factory=list)
+    markdown: str = ""
+    status: DocumentStatus = "ok"
+    errors: list[StageError] = Field(default_factory=list)
+    converter: str = ""
+
+
+class Chunk(BaseModel):
+    """A retrievable span of a document, with where it sits (heading path, pages)."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    heading_path: list[str] = Field(default_factory=list)
+    page_start: int | None = None
+    page_end: int | None = None
+    title: str | None = None
+    source: str = ""
+    date: dt.date | None = None
+    language: str | None = None
+    collection: str = DEFAULT_COLLECTION
+
+    @staticmethod
+    def make_id(doc_id: str, ordinal: int) -> str:
+        """Deterministic id: the same document chunked the same way gives the same ids."""
+        return f"{doc_id[:32]}-{ordinal:05d}"
+
+
+class Hit(BaseModel):
+    """A chunk returned by retrieval, with the fused score and each ranker's rank (1-based)."""
+
+    chunk: Chunk
+    score: float
+    fts_rank: int | None = None
+    vector_rank: int | None = None
+    vector_distance: float | None = None
+
+
+class Citation(BaseModel):
+    """What an ``[n]`` mark in an answer points to."""
+
+    n: int
+    doc_id: str
+    title: str | None
+    source: str
+    page_start: int | None
+    page_end: int | None
+    chunk_id: str
+    quote: str
+
+
+class Answer(BaseModel):
+    """An answer with its citations; ``found`` is False when the archive held no evidence."""
+
+    text: str
+    backend: str
+    citations: list[Citation] = Field(default_factory=list)
+    found: bool = True
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    flagged: list[str] = Field(default_factory=list)
+
+
+class SearchFilters(BaseModel):
+    """Metadata filters applied before ranking (both rankers see the same candidate set)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    language: str | None = None
+    collection: str | None = None
+    source: str | None = None
+
+
+class IngestResult(BaseModel):
+    """The outcome of ingesting one file: never silent, always one per input."""
+
+    uri: str
+    doc_id: str | None
+    action: IngestAction
+    status: DocumentStatus
+    pages: int = 0
+    chunks: int = 0
+    errors: list[StageError] = Field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(str(e) for e in self.errors)
+
+
+# --- stage options (keyword-only by construction: pydantic models take keywords) ---
+
+
+class ConvertOptions(BaseModel):
+    """How documents become Markdown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tables: bool = True
+    min_text_chars: int = Field(default=20, description="below this a page counts as image-only")
+    heading_max_level: int = 3
+
+
+class ChunkOptions(BaseModel):
+    """How Markdown becomes chunks. Sizes are in tokens as counted by ``pipeline.tokens``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_tokens: int = 256
+    overlap_tokens: int = 32
+    min_tokens: int = 24
+
+
+class EmbedOptions(BaseModel):
+    """Which embedder: ``kind`` picks the backend, ``model`` names a model for backends that take one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = "use-multilingual"
+    model: str | None = None
+    batch_size: int = 64
+    device: str | None = None
+
+
+class StoreOptions(BaseModel):
+    """Where and how the index lives."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uri: str = ".archivist"
+    fts_language: str = "French"
+    fts_stem: bool = True
+
+
+class RetrieveOptions(BaseModel):
+    """Hybrid retrieval: each ranker returns ``candidates`` hits, fused by reciprocal rank."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: Literal["hybrid", "fts", "vector"] = "hybrid"
+    k: int = 8
+    candidates: int = 50
+    rrf_k: int = 60
+    fts_weight: float = 1.0
+    vector_weight: float = 1.0
+
+
+class LLMOptions(BaseModel):
+    """An OpenAI-compatible chat server (vLLM serving Mistral Small 3.1 is the target)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base_url: str | None = None
+    model: str = "mistralai/Mistral-Small-3.1-24B-Instruct-2503"
+    api_key: str | None = None
+    context_window: int = 131072
+    max_tokens: int = 1024
+    temperature: float = 0.1
+    timeout_s: float = 120.0
+    max_retries: int = 2
+
+
+class AnswerOptions(BaseModel):
+    """How answers are made from hits."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backend: str = "offline"
+    max_sentences: int = 3
+    min_relevance: float = 0.35
+    llm: LLMOptions = Field(default_factory=LLMOptions)
