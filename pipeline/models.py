@@ -199,6 +199,28 @@ class SearchFilters(BaseModel):
     source: str | None = None
 
 
+class DocumentRecord(BaseModel):
+    """A row of the ``documents`` table: every input ends here, failed ones included."""
+
+    doc_id: str
+    uri: str
+    title: str | None = None
+    date: dt.date | None = None
+    language: str | None = None
+    collection: str = DEFAULT_COLLECTION
+    source: str | None = None
+    media_type: str | None = None
+    pages: int = 0
+    chunks: int = 0
+    status: DocumentStatus = "ok"
+    errors: list[StageError] = Field(default_factory=list)
+    page_methods: list[str] = Field(default_factory=list)
+    converter: str = ""
+    embedder: str = ""
+    ingested_at: dt.datetime | None = None
+    markdown: str = ""
+
+
 class IngestResult(BaseModel):
     """The outcome of ingesting one file: never silent, always one per input."""
 
@@ -235,7 +257,6 @@ class ChunkOptions(BaseModel):
 
     max_tokens: int = 256
     overlap_tokens: int = 32
-    min_tokens: int = 24
 
 
 class EmbedOptions(BaseModel):
@@ -247,6 +268,10 @@ class EmbedOptions(BaseModel):
     model: str | None = None
     batch_size: int = 64
     device: str | None = None
+    threads: int = Field(
+        default=1,
+        description="BLAS threads for numpy embedders; more than one collapses under CPU contention",
+    )
 
 
 class StoreOptions(BaseModel):
@@ -255,8 +280,9 @@ class StoreOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     uri: str = ".archivist"
-    fts_language: str = "French"
+    fts_languages: tuple[str, ...] = ("French", "English")
     fts_stem: bool = True
+    reindex_after_rows: int = 2000
 
 
 class RetrieveOptions(BaseModel):
@@ -294,5 +320,7 @@ class AnswerOptions(BaseModel):
 
     backend: str = "offline"
     max_sentences: int = 3
-    min_relevance: float = 0.35
+    # The offline answerer's floor on sentence relevance (0..1, embedding + lexical blend), set
+    # between related and unrelated French/English question-sentence pairs with the USE embedder.
+    min_relevance: float = 0.15
     llm: LLMOptions = Field(default_factory=LLMOptions)

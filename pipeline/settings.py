@@ -1,0 +1,105 @@
+"""One Settings object for the entry points (CLI, flows, API): env ``ARCHIVIST_*``, an optional
+``archivist.toml`` in the working directory, then explicit overrides on top.
+
+Stages never read Settings: entry points turn them into per-stage Options with ``options()``.
+
+>>> Settings(db="/tmp/x").options().store.uri
+'/tmp/x'
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from pipeline.models import (
+    AnswerOptions,
+    ChunkOptions,
+    ConvertOptions,
+    EmbedOptions,
+    LLMOptions,
+    RetrieveOptions,
+    StoreOptions,
+)
+
+
+class StageOptions(NamedTuple):
+    convert: ConvertOptions
+    chunk: ChunkOptions
+    embed: EmbedOptions
+    store: StoreOptions
+    retrieve: RetrieveOptions
+    answer: AnswerOptions
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Env names are the field names, upper-cased, prefixed."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ARCHIVIST_", toml_file="archivist.toml", extra="ignore"
+    )
+
+    db: str = ".archivist"
+    collection: str = "default"
+
+    embedder: str = "use-multilingual"
+    embedder_model: str | None = None
+    embed_threads: int = 1
+
+    fts_languages: tuple[str, ...] = ("French", "English")
+    chunk_max_tokens: int = 256
+    chunk_overlap_tokens: int = 32
+
+    search_k: int = 8
+    search_candidates: int = 50
+
+    answer_backend: str = "offline"
+    llm_base_url: str | None = None
+    llm_model: str = "mistralai/Mistral-Small-3.1-24B-Instruct-2503"
+    llm_api_key: str | None = None
+    llm_context_window: int = 131072
+    llm_max_tokens: int = 1024
+    llm_temperature: float = 0.1
+    llm_timeout_s: float = 120.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls)
+        return init_settings, env_settings, toml, file_secret_settings
+
+    def options(self) -> StageOptions:
+        """Per-stage options derived from these settings."""
+        llm = LLMOptions(
+            base_url=self.llm_base_url,
+            model=self.llm_model,
+            api_key=self.llm_api_key,
+            context_window=self.llm_context_window,
+            max_tokens=self.llm_max_tokens,
+            temperature=self.llm_temperature,
+            timeout_s=self.llm_timeout_s,
+        )
+        return StageOptions(
+            convert=ConvertOptions(),
+            chunk=ChunkOptions(
+                max_tokens=self.chunk_max_tokens, overlap_tokens=self.chunk_overlap_tokens
+            ),
+            embed=EmbedOptions(
+                kind=self.embedder, model=self.embedder_model, threads=self.embed_threads
+            ),
+            store=StoreOptions(uri=self.db, fts_languages=self.fts_languages),
+            retrieve=RetrieveOptions(k=self.search_k, candidates=self.search_candidates),
+            answer=AnswerOptions(backend=self.answer_backend, llm=llm),
+        )
