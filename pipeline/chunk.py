@@ -127,7 +127,9 @@ def chunk_markdown(
     groups: list[list[_Block]] = []
     cur = _Open()
     for block in _blocks(doc.markdown):
-        pieces = _split_long(block.text, opts.max_tokens, counter)
+        # Pieces leave room for the overlap carried from the previous chunk.
+        room = max(opts.max_tokens - opts.overlap_tokens, opts.max_tokens // 2)
+        pieces = _split_long(block.text, room, counter)
         for text in pieces:
             piece = _Block(text, block.page, block.headings)
             n = counter.count(text)

@@ -221,8 +221,8 @@ class LanceChunkStore:
         where = filter_sql(filters)
         if where:
             q = q.where(where, prefilter=True)
-        rows = q.select(_CHUNK_COLUMNS).limit(k).to_list()
-        return [(_chunk(r), float(r.get("_score", 0.0))) for r in rows]
+        rows = q.select([*_CHUNK_COLUMNS, "_score"]).limit(k).to_list()
+        return [(_chunk(r), float(r["_score"])) for r in rows]
 
     def search_vector(
         self, vector: np.ndarray, *, k: int, filters: SearchFilters | None = None
@@ -232,7 +232,7 @@ class LanceChunkStore:
         where = filter_sql(filters)
         if where:
             q = q.where(where, prefilter=True)
-        rows = q.select(_CHUNK_COLUMNS).limit(k).to_list()
+        rows = q.select([*_CHUNK_COLUMNS, "_distance"]).limit(k).to_list()
         return [(_chunk(r), float(r["_distance"])) for r in rows]
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:

@@ -1,0 +1,220 @@
+"""The ``archivist`` command: ingest, convert, search, ask, demo.
+
+Exit codes: 0 everything went through, 1 some documents failed (each named with its reason),
+2 usage error (bad option, missing path).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.render import (
+    console,
+    err_console,
+    ingest_line,
+    ingest_summary,
+    print_answer,
+    print_hits,
+)
+from connectors.local import list_local
+from pipeline.errors import ArchivistError
+from pipeline.models import IngestResult, SearchFilters
+from pipeline.settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="archivist: turn an archive of PDFs into something you can ask questions of.",
+)
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Index location (env ARCHIVIST_DB).", show_default=False)
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+KOpt = Annotated[int | None, typer.Option("--k", "-k", min=1, max=200, help="Passages to retrieve.")]
+DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
+LangOpt = Annotated[str | None, typer.Option("--language", help="Only this language (fr, en...).")]
+CollOpt = Annotated[str | None, typer.Option("--collection", help="Only this collection.")]
+
+
+def _archive(db: str | None, **overrides: object):  # type: ignore[no-untyped-def]
+    from pipeline.archive import Archive
+
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if db:
+        values["db"] = db
+    return Archive(Settings(**values).options())
+
+
+def _filters(
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    language: str | None,
+    collection: str | None,
+) -> SearchFilters | None:
+    if not any((date_from, date_to, language, collection)):
+        return None
+    return SearchFilters(
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+        language=language,
+        collection=collection,
+    )
+
+
+def _run_ingest(archive, paths: list[Path], collection: str, as_json: bool) -> list[IngestResult]:  # type: ignore[no-untyped-def]
+    from rich.progress import Progress
+
+    listing = list_local(paths, collection=collection)
+    for missing in listing.missing:
+        err_console.print(f"[red]no such file or folder:[/] {missing}")
+    if listing.missing and not listing.documents:
+        raise typer.Exit(2)
+    with Progress(console=err_console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("ingesting", total=len(listing.documents))
+
+        def show(result: IngestResult) -> None:
+            progress.advance(task)
+            if not as_json:
+                progress.console.print(ingest_line(result))
+
+        results = archive.ingest(listing.documents, on_result=show)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in results], ensure_ascii=False))
+    else:
+        console.print(ingest_summary(results, listing.skipped))
+    return results
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
+    db: DbOpt = None,
+    collection: Annotated[str, typer.Option(help="Collection to file them under.")] = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Convert, chunk, embed and index documents. Unchanged files cost nothing."""
+    results = _run_ingest(_archive(db), paths, collection, as_json)
+    if any(r.action == "failed" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def convert(
+    paths: Annotated[list[Path], typer.Argument(help="PDF, Markdown or text files or folders.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the .md files.")],
+) -> None:
+    """Convert documents to Markdown (one .md per input, mirroring folder structure)."""
+    from pipeline.convert import convert_document
+    from pipeline.models import ConvertOptions
+
+    failed = 0
+    for root in paths:
+        listing = list_local([root])
+        for doc in listing.documents:
+            assert doc.path is not None
+            rel = doc.path.relative_to(root.resolve()) if root.is_dir() else Path(doc.path.name)
+            target = (out / rel).with_suffix(".md")
+            try:
+                parsed = convert_document(doc, ConvertOptions())
+            except ArchivistError as e:
+                failed += 1
+                err_console.print(f"[red]FAILED[/] {doc.path}: {e}")
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(parsed.markdown, encoding="utf-8")
+            note = f" [yellow]{parsed.status}[/]" if parsed.status != "ok" else ""
+            console.print(f"{doc.path} → {target} ({len(parsed.pages)} pages){note}")
+        for missing in listing.missing:
+            failed += 1
+            err_console.print(f"[red]no such file or folder:[/] {missing}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    db: DbOpt = None,
+    k: KOpt = None,
+    mode: Annotated[str, typer.Option(help="hybrid, fts or vector.")] = "hybrid",
+    date_from: DateOpt = None,
+    date_to: DateOpt = None,
+    language: LangOpt = None,
+    collection: CollOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hybrid (full-text + vector) search over the index."""
+    if mode not in ("hybrid", "fts", "vector"):
+        raise typer.BadParameter("mode must be hybrid, fts or vector", param_hint="--mode")
+    hits = _archive(db).search(
+        query, k=k, mode=mode, filters=_filters(date_from, date_to, language, collection)
+    )
+    print_hits(hits, as_json=as_json)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question, in French or English.")],
+    db: DbOpt = None,
+    backend: Annotated[
+        str | None, typer.Option(help="offline (built-in) or openai (ARCHIVIST_LLM_*).")
+    ] = None,
+    k: KOpt = None,
+    date_from: DateOpt = None,
+    date_to: DateOpt = None,
+    language: LangOpt = None,
+    collection: CollOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question from the archive, citing document and page."""
+    archive = _archive(db)
+    filters = _filters(date_from, date_to, language, collection)
+    try:
+        answer = archive.ask(question, backend=backend, k=k, filters=filters)
+    except ArchivistError as e:
+        err_console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(1) from e
+    print_answer(answer, as_json=as_json)
+
+
+@app.command()
+def demo(db: DbOpt = None) -> None:
+    """Ingest the sample PDFs, then answer the sample English and French questions."""
+    samples = _sample_dir()
+    archive = _archive(db)
+    console.rule("Ingesting sample_docs/")
+    _run_ingest(archive, sorted(samples.glob("*.pdf")), "default", as_json=False)
+    questions = json.loads((samples / "questions.json").read_text(encoding="utf-8"))
+    for q in (q for q in questions if q.get("demo")):
+        console.rule(f"Question ({q['language']})")
+        console.print(f"[bold]{q['question']}[/]\n")
+        print_answer(archive.ask(q["question"]), as_json=False)
+
+
+def _sample_dir() -> Path:
+    for candidate in (Path(__file__).resolve().parents[1] / "sample_docs", Path("sample_docs")):
+        if (candidate / "questions.json").is_file():
+            return candidate
+    raise typer.BadParameter("sample_docs/ not found: run from the repository root")
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,183 @@
+"""Ingest one document: convert → chunk → embed → store, with a result for every input.
+
+Rules (DESIGN.md, "Storage"):
+
+- the same bytes already ingested with the same converter and embedder → ``unchanged`` (or
+  ``duplicate`` when they sit at another uri): no conversion, no embedding;
+- new bytes at a uri that held other bytes → the new version is written, then the old one removed
+  (``replaced``), so the index never holds two versions once the call returns;
+- bad input → ``failed`` with the reason, recorded in the ``documents`` table; a previous good
+  version at the same uri is kept (a half-copied file must not erase what was searchable);
+- any error is caught here and turned into a result: one document never stops a batch.
+
+>>> ingestor = Ingestor(store=store, embedder=emb)        # doctest: +SKIP
+>>> ingestor.ingest(SourceDocument(uri="a.pdf", path=Path("a.pdf"))).action   # doctest: +SKIP
+'added'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from pipeline.chunk import chunk_markdown, context_header
+from pipeline.convert import CONVERTER_VERSION, convert_document
+from pipeline.embed import Embedder
+from pipeline.errors import ArchivistError, DocumentLoadError, EngineError
+from pipeline.models import (
+    ChunkOptions,
+    ConvertOptions,
+    DocumentRecord,
+    IngestResult,
+    ParsedDocument,
+    SourceDocument,
+    StageError,
+)
+from pipeline.store import LanceChunkStore
+from pipeline.tokens import TokenCounter, default_token_counter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ingestor:
+    """Holds the stages for one index; ``ingest`` is safe to call for any input."""
+
+    store: LanceChunkStore
+    embedder: Embedder
+    convert_options: ConvertOptions = field(default_factory=ConvertOptions)
+    chunk_options: ChunkOptions = field(default_factory=ChunkOptions)
+    counter: TokenCounter = field(default_factory=default_token_counter)
+
+    def ingest(self, src: SourceDocument) -> IngestResult:
+        """Ingest one document; never raises for a bad document."""
+        try:
+            doc_id = src.doc_id
+        except OSError as e:
+            return self._fail(src, _unreadable_id(src.uri), [StageError(stage="read", message=str(e))])
+        try:
+            skipped = self._skip_if_known(src, doc_id)
+            if skipped:
+                return skipped
+            parsed = convert_document(src, self.convert_options)
+            return self._index(src, parsed)
+        except DocumentLoadError as e:
+            return self._fail(src, doc_id, [StageError(stage="convert", message=str(e))])
+        except EngineError as e:
+            return self._fail(src, doc_id, [StageError(stage="engine", message=str(e))])
+        except ArchivistError as e:
+            return self._fail(src, doc_id, [StageError(stage="ingest", message=str(e))])
+        except Exception as e:  # a bug or an unexpected library error: still one result
+            log.exception("unexpected error while ingesting %s", src.uri)
+            message = f"internal error: {type(e).__name__}: {e}"
+            return self._fail(src, doc_id, [StageError(stage="ingest", message=message)])
+
+    def ingest_many(
+        self,
+        sources: Iterable[SourceDocument],
+        *,
+        on_result: Callable[[IngestResult], None] | None = None,
+    ) -> list[IngestResult]:
+        """Ingest every source, then bring the full-text indexes up to date."""
+        results = []
+        for src in sources:
+            result = self.ingest(src)
+            results.append(result)
+            if on_result:
+                on_result(result)
+        self.store.ensure_indexes()
+        return results
+
+    def _skip_if_known(self, src: SourceDocument, doc_id: str) -> IngestResult | None:
+        known = self.store.get_document(doc_id)
+        if (
+            known is None
+            or known.status == "failed"
+            or known.converter != CONVERTER_VERSION
+            or known.embedder != self.embedder.name
+        ):
+            return None
+        action = "unchanged" if known.uri == src.uri else "duplicate"
+        return IngestResult(
+            uri=src.uri,
+            doc_id=doc_id,
+            action=action,
+            status=known.status,
+            pages=known.pages,
+            chunks=known.chunks,
+            errors=known.errors,
+        )
+
+    def _index(self, src: SourceDocument, parsed: ParsedDocument) -> IngestResult:
+        chunks = chunk_markdown(parsed, self.chunk_options, counter=self.counter)
+        texts = [_embedding_text(c.text, context_header(c)) for c in chunks]
+        vectors = self.embedder.embed_documents(texts) if chunks else None
+        older = [d.doc_id for d in self.store.documents_at(src.uri) if d.doc_id != parsed.doc_id]
+        self.store.write_document(self._record(parsed, len(chunks)), chunks, vectors)
+        for old in older:
+            self.store.delete_document(old)
+        return IngestResult(
+            uri=src.uri,
+            doc_id=parsed.doc_id,
+            action="replaced" if older else "added",
+            status=parsed.status,
+            pages=len(parsed.pages),
+            chunks=len(chunks),
+            errors=parsed.errors,
+        )
+
+    def _record(self, parsed: ParsedDocument, n_chunks: int) -> DocumentRecord:
+        meta = parsed.metadata
+        return DocumentRecord(
+            doc_id=parsed.doc_id,
+            uri=parsed.uri,
+            title=meta.title,
+            date=meta.date,
+            language=meta.language,
+            collection=meta.collection,
+            source=meta.source,
+            media_type=parsed.media_type,
+            pages=len(parsed.pages),
+            chunks=n_chunks,
+            status=parsed.status,
+            errors=parsed.errors,
+            page_methods=[p.method for p in parsed.pages],
+            converter=parsed.converter,
+            embedder=self.embedder.name,
+            ingested_at=dt.datetime.now(dt.UTC),
+            markdown=parsed.markdown,
+        )
+
+    def _fail(self, src: SourceDocument, doc_id: str, errors: list[StageError]) -> IngestResult:
+        record = DocumentRecord(
+            doc_id=doc_id,
+            uri=src.uri,
+            title=src.metadata.title or src.name,
+            date=src.metadata.date,
+            language=src.metadata.language,
+            collection=src.metadata.collection,
+            source=src.metadata.source,
+            media_type=src.media_type,
+            status="failed",
+            errors=errors,
+            converter=CONVERTER_VERSION,
+            embedder=self.embedder.name,
+            ingested_at=dt.datetime.now(dt.UTC),
+        )
+        try:
+            self.store.write_document(record, [], None)
+        except Exception as e:  # the index itself is unwritable: say so, do not hide the first error
+            errors = [*errors, StageError(stage="store", message=f"could not record failure: {e}")]
+        return IngestResult(uri=src.uri, doc_id=doc_id, action="failed", status="failed", errors=errors)
+
+
+def _embedding_text(text: str, header: str) -> str:
+    return f"{header}\n{text}" if header else text
+
+
+def _unreadable_id(uri: str) -> str:
+    """A stable id for a file whose bytes cannot be read (its uri's hash, marked as such)."""
+    return "unreadable-" + hashlib.sha256(uri.encode()).hexdigest()[:48]

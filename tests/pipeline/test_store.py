@@ -1,0 +1,97 @@
+"""LanceDB store: schema guard, idempotent writes, filters, both rankers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.errors import IndexSchemaError
+from pipeline.models import Chunk, DocumentRecord, SearchFilters, StoreOptions
+from pipeline.retrieve import fuse_rrf
+from pipeline.store import LanceChunkStore, filter_sql
+
+
+def _chunk(doc: str, i: int, text: str, **kw: object) -> Chunk:
+    return Chunk(chunk_id=Chunk.make_id(doc, i), doc_id=doc, ordinal=i, text=text, **kw)
+
+
+def _vec(*xs: float) -> np.ndarray:
+    v = np.zeros(4, dtype=np.float32)
+    v[: len(xs)] = xs
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LanceChunkStore:
+    s = LanceChunkStore(StoreOptions(uri=str(tmp_path / "idx")), embedder="toy", dim=4)
+    docs = {
+        "a" * 64: ("Les dockers de Port-Aurèle sont en grève depuis onze jours.", dt.date(1983, 5, 12), "fr"),
+        "b" * 64: ("The Kestrel probe was launched on an Aldane-4 rocket.", dt.date(1994, 9, 7), "en"),
+        "c" * 64: ("La canicule bat le record de chaleur à Lorvennes.", dt.date(2003, 8, 11), "fr"),
+    }
+    for n, (doc_id, (text, date, lang)) in enumerate(docs.items()):
+        chunk = _chunk(doc_id, 0, text, date=date, language=lang, page_start=1, page_end=1)
+        record = DocumentRecord(doc_id=doc_id, uri=f"/x/{n}.pdf", date=date, language=lang, chunks=1)
+        s.write_document(record, [chunk], np.stack([_vec(*([0.0] * n), 1.0)]))
+    s.ensure_indexes()
+    return s
+
+
+def test_embedder_mismatch_is_refused(store: LanceChunkStore) -> None:
+    with pytest.raises(IndexSchemaError, match="toy"):
+        LanceChunkStore(store.opts, embedder="other-model", dim=4)
+    with pytest.raises(IndexSchemaError):
+        LanceChunkStore(store.opts, embedder="toy", dim=8)
+    assert LanceChunkStore(store.opts, embedder="toy", dim=4).chunks.count_rows() == 3
+
+
+def test_writes_are_idempotent_and_shrink_with_the_document(store: LanceChunkStore) -> None:
+    doc_id = "a" * 64
+    chunks = [_chunk(doc_id, i, f"part {i}") for i in range(3)]
+    record = DocumentRecord(doc_id=doc_id, uri="/x/0.pdf", chunks=3)
+    for _ in range(2):
+        store.write_document(record, chunks, np.stack([_vec(1.0)] * 3))
+    assert len(store.chunks_of(doc_id)) == 3
+    store.write_document(record, chunks[:1], np.stack([_vec(1.0)]))
+    assert [c.text for c in store.chunks_of(doc_id)] == ["part 0"]
+    assert store.count_documents() == 3
+
+
+def test_fts_uses_stemming_and_filters(store: LanceChunkStore) -> None:
+    hits = store.search_fts("grèves docker", language="French", k=5)
+    assert [c.doc_id for c, _ in hits] == ["a" * 64]
+    flt = SearchFilters(date_from=dt.date(1990, 1, 1))
+    assert store.search_fts("grève", language="French", k=5, filters=flt) == []
+    assert [c.doc_id for c, _ in store.search_fts("record chaleur", language="French", k=5, filters=flt)] == ["c" * 64]
+
+
+def test_vector_search_with_language_filter(store: LanceChunkStore) -> None:
+    hits = store.search_vector(_vec(1.0), k=3)
+    assert hits[0][0].doc_id == "a" * 64 and hits[0][1] == pytest.approx(0.0, abs=1e-5)
+    fr_only = store.search_vector(_vec(0.0, 1.0), k=3, filters=SearchFilters(language="fr"))
+    assert {c.language for c, _ in fr_only} == {"fr"}
+
+
+def test_filter_sql_quotes_values() -> None:
+    sql = filter_sql(SearchFilters(collection="O'Brien", date_to=dt.date(1990, 12, 31)))
+    assert sql == "date <= date '1990-12-31' AND collection = 'O''Brien'"
+    assert filter_sql(SearchFilters()) is None
+
+
+def test_delete_removes_chunks_and_row(store: LanceChunkStore) -> None:
+    store.delete_document("b" * 64)
+    assert store.get_document("b" * 64) is None
+    assert store.chunks_of("b" * 64) == []
+    assert store.search_fts("Kestrel", language="English", k=5) == []
+
+
+def test_rrf_prefers_agreement() -> None:
+    a, b, c = (_chunk("d" * 64, i, t) for i, t in enumerate("abc"))
+    fused = fuse_rrf([([a, b, c], 1.0), ([b, c], 1.0)], rrf_k=60, limit=3)
+    assert [ch.text for ch, _, _ in fused] == ["b", "c", "a"]
+    assert fused[0][2] == [2, 1]
+    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[2][2] == [1, None]
