@@ -83,7 +83,7 @@ def _run_ingest(archive, paths: list[Path], collection: str, as_json: bool) -> l
         def show(result: IngestResult) -> None:
             progress.advance(task)
             if not as_json:
-                progress.console.print(ingest_line(result))
+                console.print(ingest_line(result))
 
         results = archive.ingest(listing.documents, on_result=show)
     if as_json:

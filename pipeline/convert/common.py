@@ -1,0 +1,124 @@
+"""Pieces every converter shares: the version stamp, text clean-up, status and metadata rules.
+
+Kept apart from ``pipeline.convert`` itself so that the PDF and text converters can import it
+without a cycle through the package's dispatcher.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from pipeline.lang import detect_language
+from pipeline.models import DocumentStatus, PageResult, SourceDocument, SourceMetadata
+
+CONVERTER_VERSION = "archivist-convert/0.1"
+
+# Presentation forms some fonts map their ligature glyphs to; NFC leaves them alone and NFKC
+# would also rewrite superscripts, fractions and the like, so only these are expanded.
+_LIGATURES = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+        "\u00a0": " ",  # no-break space: a space for search and chunking
+        "\u00ad": "",  # soft hyphen: an invisible break opportunity, never text
+        "\ufeff": "",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SPACES = re.compile(r"[ \t\u2000-\u200a\u202f\u205f\u3000]+")
+_DATE = re.compile(r"^\s*(\d{4})(?:[-/.]?(\d{1,2})(?:[-/.]?(\d{1,2}))?)?")
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def normalize_text(text: str, *, collapse_spaces: bool = True) -> str:
+    """NFC, ligatures expanded, control characters dropped, runs of spaces collapsed.
+
+    Code keeps its spacing (``collapse_spaces=False``): indentation and alignment are meaning.
+
+    >>> normalize_text("e\u0301tude  de\ufb01nitive")
+    'étude definitive'
+    """
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text.translate(_LIGATURES)))
+    return _SPACES.sub(" ", text) if collapse_spaces else text
+
+
+def parse_date(value: object) -> dt.date | None:
+    """A date from a date, a year, or a string that starts ``YYYY[-MM[-DD]]`` (else ``None``).
+
+    Lenient on purpose: archives often know only the year, which becomes 1 January.
+
+    >>> parse_date("1987")
+    datetime.date(1987, 1, 1)
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int) and 1000 <= value <= 9999:
+        return dt.date(value, 1, 1)
+    if not isinstance(value, str):
+        return None
+    match = _DATE.match(value)
+    if not match:
+        return None
+    year, month, day = (int(g) if g else 1 for g in match.groups())
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def document_status(pages: Sequence[PageResult], *, damaged: bool = False) -> DocumentStatus:
+    """``failed`` when no page converted, ``partial`` when some page needs OCR or failed.
+
+    Blank pages (``empty``) are a fact about the document, not a loss, so they do not count.
+    """
+    if pages and all(p.status == "failed" for p in pages):
+        return "failed"
+    if damaged or any(p.status in ("failed", "needs_ocr") for p in pages):
+        return "partial"
+    return "ok"
+
+
+def first_heading(markdown: str) -> str | None:
+    """The text of the first ATX heading (``# Title``) in ``markdown``, if any."""
+    match = _HEADING.search(markdown)
+    return match.group(1).strip() if match else None
+
+
+def finish_metadata(src: SourceDocument, found: SourceMetadata, markdown: str) -> SourceMetadata:
+    """Source metadata, completed by what the document says, then by the text itself.
+
+    The connector's values win; a missing title falls back to the first heading and then to the
+    file name's stem; a missing language is detected from the text.
+    """
+    meta = src.metadata.merged(found)
+    updates: dict[str, object] = {}
+    if not meta.title:
+        updates["title"] = first_heading(markdown) or PurePosixPath(src.name).stem or src.name
+    if not meta.language:
+        updates["language"] = detect_language(markdown)
+    return meta.model_copy(update=updates) if updates else meta
+
+
+def page_anchor(page: int) -> str:
+    """The comment line that marks where page ``page`` (1-based) starts in a document's Markdown."""
+    return f"<!-- page {page} -->"
+
+
+def join_pages(pages: Sequence[PageResult]) -> str:
+    """The document's Markdown: each page's Markdown preceded by its anchor line."""
+    parts = []
+    for page in pages:
+        body = page.markdown.strip("\n")
+        parts.append(f"{page_anchor(page.page)}\n{body}" if body else page_anchor(page.page))
+    return "\n\n".join(parts) + "\n"
