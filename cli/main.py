@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from cli.app import CollOpt, DateOpt, DbOpt, JsonOpt, KOpt, LangOpt, app, open_archive
 from cli.render import (
     console,
     err_console,
@@ -26,31 +27,6 @@ from cli.render import (
 from connectors.local import list_local
 from pipeline.errors import ArchivistError
 from pipeline.models import IngestResult, SearchFilters
-from pipeline.settings import Settings
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="archivist: turn an archive of PDFs into something you can ask questions of.",
-)
-
-DbOpt = Annotated[
-    str | None, typer.Option("--db", help="Index location (env ARCHIVIST_DB).", show_default=False)
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-KOpt = Annotated[int | None, typer.Option("--k", "-k", min=1, max=200, help="Passages to retrieve.")]
-DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
-LangOpt = Annotated[str | None, typer.Option("--language", help="Only this language (fr, en...).")]
-CollOpt = Annotated[str | None, typer.Option("--collection", help="Only this collection.")]
-
-
-def _archive(db: str | None, **overrides: object):  # type: ignore[no-untyped-def]
-    from pipeline.archive import Archive
-
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if db:
-        values["db"] = db
-    return Archive(Settings(**values).options())
 
 
 def _filters(
@@ -101,7 +77,7 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Convert, chunk, embed and index documents. Unchanged files cost nothing."""
-    results = _run_ingest(_archive(db), paths, collection, as_json)
+    results = _run_ingest(open_archive(db), paths, collection, as_json)
     if any(r.action == "failed" for r in results):
         raise typer.Exit(1)
 
@@ -154,7 +130,7 @@ def search(
     """Hybrid (full-text + vector) search over the index."""
     if mode not in ("hybrid", "fts", "vector"):
         raise typer.BadParameter("mode must be hybrid, fts or vector", param_hint="--mode")
-    hits = _archive(db).search(
+    hits = open_archive(db).search(
         query, k=k, mode=mode, filters=_filters(date_from, date_to, language, collection)
     )
     print_hits(hits, as_json=as_json)
@@ -175,7 +151,7 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer a question from the archive, citing document and page."""
-    archive = _archive(db)
+    archive = open_archive(db)
     filters = _filters(date_from, date_to, language, collection)
     try:
         answer = archive.ask(question, backend=backend, k=k, filters=filters)
@@ -189,7 +165,7 @@ def ask(
 def demo(db: DbOpt = None) -> None:
     """Ingest the sample PDFs, then answer the sample English and French questions."""
     samples = _sample_dir()
-    archive = _archive(db)
+    archive = open_archive(db)
     console.rule("Ingesting sample_docs/")
     _run_ingest(archive, sorted(samples.glob("*.pdf")), "default", as_json=False)
     questions = json.loads((samples / "questions.json").read_text(encoding="utf-8"))
@@ -215,6 +191,9 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+
+# Sub-commands that live in their own modules register themselves on ``app`` when imported:
+# one import line per module, in this block.
 
 if __name__ == "__main__":
     app()

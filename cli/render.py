@@ -81,7 +81,9 @@ def print_hits(hits: list[Hit], *, as_json: bool) -> None:
     for i, hit in enumerate(hits, start=1):
         c = hit.chunk
         where = f"{short_source(c.source)}, {pages_label(c.page_start, c.page_end)}"
-        console.print(f"[bold]{i}. {escape(c.title or '')}[/] — {escape(where)}  [dim]{hit.score:.4f}[/]")
+        console.print(
+            f"[bold]{i}. {escape(c.title or '')}[/] — {escape(where)}  [dim]{hit.score:.4f}[/]"
+        )
         snippet = " ".join(c.text.split())[:300]
         console.print(f"   {escape(snippet)}")
 
