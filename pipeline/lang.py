@@ -1,8 +1,8 @@
 """Language identification for the archive's languages, by stop-word profile.
 
-Cheap and dependency-free: enough to tag French, English and the other major Latin-script languages
-of a press archive, and to answer a question in its own language. Returns ``None`` when the text is too
-short or too mixed to tell.
+Cheap and dependency-free: enough to tag French, English and the other major Latin-script
+languages of a press archive, and to answer a question in its own language. Returns ``None``
+when the text is too short or too mixed to tell.
 
 >>> detect_language("Le gouvernement a annoncé mardi une réforme des retraites.")
 'fr'
@@ -15,29 +15,44 @@ from __future__ import annotations
 import re
 import unicodedata
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _STOPWORDS: dict[str, frozenset[str]] = {
-    "fr": frozenset(
-        "le la les un une des du de et est sont au aux ce cette ces qui que quoi dont où pour par sur"
-        " dans avec pas plus ne il elle ils elles nous vous on se sa son ses leur leurs été être a ont"
-        " comme mais ou donc car entre après avant depuis selon lors quel quelle quels quelles"
-        " comment pourquoi quand".split()
+    "fr": _words(
+        """
+        le la les un une des du de et est sont au aux ce cette ces qui que quoi dont où pour par
+        sur dans avec pas plus ne il elle ils elles nous vous on se sa son ses leur leurs été
+        être a ont comme mais ou donc car entre après avant depuis selon lors quel quelle quels
+        quelles comment pourquoi quand
+        """
     ),
-    "en": frozenset(
-        "the a an and is are was were of to in on for with by at from that this these those which who"
-        " what when where why how it its be been has have had not or but as their they he she we you"
-        " will would there after before since between during".split()
+    "en": _words(
+        """
+        the a an and is are was were of to in on for with by at from that this these those which
+        who what when where why how it its be been has have had not or but as their they he she
+        we you will would there after before since between during
+        """
     ),
-    "de": frozenset(
-        "der die das und ist sind ein eine nicht mit von zu den dem des auf für im auch sich wird"
-        " wurde nach bei aus wie oder aber".split()
+    "de": _words(
+        """
+        der die das und ist sind ein eine nicht mit von zu den dem des auf für im auch sich wird
+        wurde nach bei aus wie oder aber
+        """
     ),
-    "es": frozenset(
-        "el la los las un una y es son de del en con por para que se no al lo como pero más fue"
-        " entre sobre desde".split()
+    "es": _words(
+        """
+        el la los las un una y es son de del en con por para que se no al lo como pero más fue
+        entre sobre desde
+        """
     ),
-    "it": frozenset(
-        "il lo la gli le un una e è sono di del della in con per che non si al come ma più nel"
-        " alla dei delle".split()
+    "it": _words(
+        """
+        il lo la gli le un una e è sono di del della in con per che non si al come ma più nel
+        alla dei delle
+        """
     ),
 }
 

@@ -1,8 +1,8 @@
 """The typed models every stage passes to the next (DESIGN.md, "Core models").
 
 Stages never hand each other ``dict[str, Any]``: a document travels as ``SourceDocument`` →
-``ParsedDocument`` → ``list[Chunk]`` → stored rows → ``Hit`` → ``Answer``. Options for each stage live
-here too, so that one ingest run can be recorded with exactly the options it used.
+``ParsedDocument`` → ``list[Chunk]`` → stored rows → ``Hit`` → ``Answer``. Options for each stage
+live here too, so that one ingest run can be recorded with exactly the options it used.
 """
 
 from __future__ import annotations
@@ -197,6 +197,8 @@ class SearchFilters(BaseModel):
     language: str | None = None
     collection: str | None = None
     source: str | None = None
+    # Any of these collections (an API key scoped to several); with ``collection`` both apply.
+    collections: tuple[str, ...] | None = None
 
 
 class DocumentRecord(BaseModel):
@@ -260,7 +262,7 @@ class ChunkOptions(BaseModel):
 
 
 class EmbedOptions(BaseModel):
-    """Which embedder: ``kind`` picks the backend, ``model`` names a model for backends that take one."""
+    """Which embedder: ``kind`` picks the backend, ``model`` a model for backends that take one."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -270,7 +272,7 @@ class EmbedOptions(BaseModel):
     device: str | None = None
     threads: int = Field(
         default=1,
-        description="BLAS threads for numpy embedders; more than one collapses under CPU contention",
+        description="BLAS threads for numpy embedders (more collapse under CPU contention)",
     )
 
 
@@ -322,5 +324,20 @@ class AnswerOptions(BaseModel):
     max_sentences: int = 3
     # The offline answerer's floor on sentence relevance (0..1, embedding + lexical blend), set
     # between related and unrelated French/English question-sentence pairs with the USE embedder.
-    min_relevance: float = 0.15
+    min_relevance: float = 0.18
     llm: LLMOptions = Field(default_factory=LLMOptions)
+
+
+class RerankOptions(BaseModel):
+    """Second-stage reranking of the first ``depth`` hybrid hits (``pipeline.rerank``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = "cross-encoder"
+    # Multilingual (French and English among others) MiniLM trained on mMARCO; any local path or
+    # cached model name works. No PyPI package ships cross-encoder weights.
+    model: str | None = "cross-encoder/mmarco-mMiniLMv2-L12-H384-v1"
+    depth: int = 20
+    batch_size: int = 16
+    max_length: int = 512
+    device: str | None = None

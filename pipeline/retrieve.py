@@ -25,7 +25,8 @@ def fuse_rrf(
 
     Returns (chunk, fused score, rank in each list or None), best first; ties keep first-seen order.
 
-    >>> a, b = Chunk(chunk_id="a", doc_id="d", ordinal=0, text=""), Chunk(chunk_id="b", doc_id="d", ordinal=1, text="")
+    >>> a = Chunk(chunk_id="a", doc_id="d", ordinal=0, text="")
+    >>> b = Chunk(chunk_id="b", doc_id="d", ordinal=1, text="")
     >>> [(c.chunk_id, r) for c, _, r in fuse_rrf([([a, b], 1.0), ([b], 1.0)])]
     [('b', [2, 1]), ('a', [1, None])]
     """

@@ -2,7 +2,8 @@
 (text, vector, metadata, one native full-text index per configured language).
 
 The embedder's name and dimension are written into the chunks table's schema metadata when it is
-created; opening it with another embedder raises ``IndexSchemaError`` instead of mixing vector spaces.
+created; opening it with another embedder raises ``IndexSchemaError`` instead of mixing vector
+spaces.
 Writes are idempotent (``merge_insert`` on ids). A document's chunks are written before its row, so
 a crash in between leaves chunks without a document row, which the next ingest of the same bytes
 overwrites: nothing half-written is ever reported as ingested.
@@ -81,7 +82,9 @@ def _chunks_schema(embedder: str, dim: int, languages: Sequence[str]) -> pa.Sche
         pa.field("language", pa.string()),
         pa.field("collection", pa.string()),
     ]
-    return pa.schema(fields, metadata={META_EMBEDDER: embedder.encode(), META_DIM: str(dim).encode()})
+    return pa.schema(
+        fields, metadata={META_EMBEDDER: embedder.encode(), META_DIM: str(dim).encode()}
+    )
 
 
 def _sql_str(value: str) -> str:
@@ -101,6 +104,9 @@ def filter_sql(filters: SearchFilters | None) -> str | None:
         value = getattr(filters, column)
         if value:
             parts.append(f"{column} = {_sql_str(value)}")
+    if filters.collections is not None:  # an empty tuple allows nothing, not everything
+        allowed = ", ".join(_sql_str(c) for c in filters.collections)
+        parts.append(f"collection IN ({allowed})" if allowed else "FALSE")
     return " AND ".join(parts) or None
 
 
@@ -132,7 +138,8 @@ class LanceChunkStore:
         stored = (meta.get(META_EMBEDDER, b"").decode(), meta.get(META_DIM, b"0").decode())
         if stored != (self.embedder, str(self.dim)):
             raise IndexSchemaError(
-                f"index at {self.opts.uri} was built with embedder {stored[0]!r} (dim {stored[1]}); "
+                f"index at {self.opts.uri} was built with embedder {stored[0]!r} "
+                f"(dim {stored[1]}); "
                 f"refusing to mix in {self.embedder!r} (dim {self.dim}). "
                 "Use another --db or re-ingest into an empty one."
             )
@@ -149,13 +156,31 @@ class LanceChunkStore:
         rows = self.documents.search().where(f"uri = {_sql_str(uri)}").limit(None).to_list()
         return [_record(r) for r in rows]
 
-    def list_documents(self, *, limit: int = 100, offset: int = 0) -> list[DocumentRecord]:
-        columns = [f for f in _documents_schema().names if f != "markdown"]
-        rows = self.documents.search().select(columns).limit(limit).offset(offset).to_list()
-        return [_record(r) for r in rows]
+    def documents_under(
+        self, prefix: str, *, collection: str | None = None
+    ) -> list[DocumentRecord]:
+        """Every document whose uri starts with ``prefix`` (and in ``collection`` when given),
+        without its Markdown: what a sync compares with its source to find removed files."""
+        columns = ["doc_id", "uri", "collection", "status", "pages", "chunks", "title", "date"]
+        q = self.documents.search().select(columns)
+        if collection is not None:
+            q = q.where(f"collection = {_sql_str(collection)}")
+        rows = q.limit(None).to_list()
+        # Prefix matched here rather than with SQL LIKE, whose wildcards (% _) occur in paths.
+        return [_record(r) for r in rows if str(r["uri"]).startswith(prefix)]
 
-    def count_documents(self) -> int:
-        return int(self.documents.count_rows())
+    def list_documents(
+        self, *, limit: int = 100, offset: int = 0, filters: SearchFilters | None = None
+    ) -> list[DocumentRecord]:
+        columns = [f for f in _documents_schema().names if f != "markdown"]
+        q = self.documents.search().select(columns)
+        where = filter_sql(filters)
+        if where:
+            q = q.where(where)
+        return [_record(r) for r in q.limit(limit).offset(offset).to_list()]
+
+    def count_documents(self, filters: SearchFilters | None = None) -> int:
+        return int(self.documents.count_rows(filter_sql(filters)))
 
     def write_document(
         self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray | None
@@ -164,13 +189,17 @@ class LanceChunkStore:
         if chunks:
             assert vectors is not None and len(vectors) == len(chunks)
             rows = [self._chunk_row(c, v) for c, v in zip(chunks, vectors, strict=True)]
-            self.chunks.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all().execute(
+            self.chunks.merge_insert(
+                "chunk_id"
+            ).when_matched_update_all().when_not_matched_insert_all().execute(
                 pa.Table.from_pylist(rows, schema=self.chunks.schema)
             )
             # A re-chunked document may have fewer chunks than before: drop the extra ordinals.
             self.chunks.delete(f"doc_id = {_sql_str(record.doc_id)} AND ordinal >= {len(chunks)}")
         row = _document_row(record)
-        self.documents.merge_insert("doc_id").when_matched_update_all().when_not_matched_insert_all().execute(
+        self.documents.merge_insert(
+            "doc_id"
+        ).when_matched_update_all().when_not_matched_insert_all().execute(
             pa.Table.from_pylist([row], schema=self.documents.schema)
         )
 
@@ -213,7 +242,7 @@ class LanceChunkStore:
     def search_fts(
         self, query: str, *, language: str, k: int, filters: SearchFilters | None = None
     ) -> list[tuple[Chunk, float]]:
-        """BM25 hits from the index stemmed for ``language`` (the first configured one if absent)."""
+        """BM25 hits from the index stemmed for ``language`` (else the first configured one)."""
         if not self.languages:
             return []
         lang = language if language in self.languages else self.languages[0]
@@ -228,7 +257,9 @@ class LanceChunkStore:
         self, vector: np.ndarray, *, k: int, filters: SearchFilters | None = None
     ) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine distance."""
-        q = self.chunks.search(np.asarray(vector, dtype=np.float32)).distance_type("cosine")
+        # a vector query builder (search() is typed as the generic base class)
+        q = self.chunks.search(np.asarray(vector, dtype=np.float32))
+        q = q.distance_type("cosine")  # type: ignore[attr-defined]
         where = filter_sql(filters)
         if where:
             q = q.where(where, prefilter=True)

@@ -33,7 +33,7 @@ class TokenCounter(Protocol):
 
 
 class TekkenTokenCounter:
-    """Exact counts with a Tekken tokenizer file (``mistral_common/data/tekken_*.json`` by default)."""
+    """Exact counts with a Tekken file (``mistral_common/data/tekken_*.json`` by default)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         from mistral_common.tokens.tokenizers.tekken import Tekkenizer

@@ -30,7 +30,9 @@ def write_pdf(tmp_path: Path) -> Callable[..., Path]:
     """Write a PDF whose pages hold the given texts (one string per page), with metadata."""
     import pymupdf
 
-    def make(name: str, pages: list[str], *, title: str | None = None, date: str | None = None) -> Path:
+    def make(
+        name: str, pages: list[str], *, title: str | None = None, date: str | None = None
+    ) -> Path:
         doc = pymupdf.open()
         for text in pages:
             page = doc.new_page()

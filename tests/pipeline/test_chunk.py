@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from pipeline.chunk import chunk_markdown, context_header
 from pipeline.models import ChunkOptions, ParsedDocument, SourceMetadata
 from pipeline.tokens import default_token_counter
@@ -18,13 +20,16 @@ def _doc(markdown: str) -> ParsedDocument:
 
 
 def _sentences(prefix: str, n: int) -> str:
-    return " ".join(f"The {prefix} sentence {i} says something specific about {prefix}." for i in range(n))
+    return " ".join(
+        f"The {prefix} sentence {i} says something specific about {prefix}." for i in range(n)
+    )
 
 
 def test_heading_path_and_page_spans() -> None:
     md = (
         "<!-- page 1 -->\n# Harbour\n\nIntro on page one.\n\n## Strike\n\nDockers stopped work.\n\n"
-        "<!-- page 2 -->\nStill on strike on page two.\n\n<!-- page 3 -->\n# Elections\n\nVotes counted."
+        "<!-- page 2 -->\nStill on strike on page two.\n\n"
+        "<!-- page 3 -->\n# Elections\n\nVotes counted."
     )
     chunks = chunk_markdown(_doc(md))
     by_text = {c.text.split("\n")[0]: c for c in chunks}
@@ -46,9 +51,7 @@ def test_token_bound_overlap_and_deterministic_ids() -> None:
     assert len(chunks) > 3
     assert all(counter.count(c.text) <= opts.max_tokens for c in chunks)
     # consecutive chunks share a sentence (the overlap)
-    shared = [
-        set(a.text.split(". ")) & set(b.text.split(". ")) for a, b in zip(chunks, chunks[1:], strict=False)
-    ]
+    shared = [set(a.text.split(". ")) & set(b.text.split(". ")) for a, b in pairwise(chunks)]
     assert any(shared)
     assert [c.chunk_id for c in chunks] == [c.chunk_id for c in chunk_markdown(_doc(md), opts)]
     assert len({c.chunk_id for c in chunks}) == len(chunks)
@@ -56,7 +59,9 @@ def test_token_bound_overlap_and_deterministic_ids() -> None:
 
 
 def test_monster_paragraph_is_cut_and_tables_stay_whole() -> None:
-    table = "| year | votes |\n|---|---|\n" + "\n".join(f"| {1980 + i} | {i * 100} |" for i in range(5))
+    table = "| year | votes |\n|---|---|\n" + "\n".join(
+        f"| {1980 + i} | {i * 100} |" for i in range(5)
+    )
     md = "<!-- page 1 -->\n" + "word " * 2000 + "\n\n" + table
     chunks = chunk_markdown(_doc(md), ChunkOptions(max_tokens=200, overlap_tokens=0))
     counter = default_token_counter()

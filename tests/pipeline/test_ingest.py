@@ -19,7 +19,9 @@ from tests.conftest import SAMPLE_DOCS
 
 @pytest.fixture
 def ingestor(tmp_path: Path, embedder) -> Ingestor:
-    store = LanceChunkStore(StoreOptions(uri=str(tmp_path / "idx")), embedder=embedder.name, dim=embedder.dim)
+    store = LanceChunkStore(
+        StoreOptions(uri=str(tmp_path / "idx")), embedder=embedder.name, dim=embedder.dim
+    )
     return Ingestor(store=store, embedder=embedder)
 
 
@@ -33,11 +35,15 @@ def test_sample_docs_are_searchable_with_pages(ingestor: Ingestor, embedder) -> 
     assert len(results) == 8 and all(r.action == "added" for r in results)
     bridge = next(r for r in results if "bridge" in r.uri)
     assert bridge.status == "partial" and "page 2" in bridge.reason
-    hits = retrieve("River Brennach peak level at Mill Lane", store=ingestor.store, embedder=embedder)
+    hits = retrieve(
+        "River Brennach peak level at Mill Lane", store=ingestor.store, embedder=embedder
+    )
     assert "brennach" in hits[0].chunk.source
     assert "6.82 metres" in hits[0].chunk.text and hits[0].chunk.page_start == 1
     table = retrieve(
-        "dépêches des années 1990 numérisées", store=ingestor.store, embedder=embedder,
+        "dépêches des années 1990 numérisées",
+        store=ingestor.store,
+        embedder=embedder,
         filters=SearchFilters(language="fr", date_from=__import__("datetime").date(2020, 1, 1)),
     )
     assert table and all(h.chunk.date and h.chunk.date.year == 2025 for h in table)
@@ -64,7 +70,9 @@ def test_reingest_same_bytes_does_no_work(ingestor: Ingestor, write_pdf, monkeyp
     assert ingestor.store.count_documents() == 1
 
 
-def test_changed_bytes_replace_the_old_version(ingestor: Ingestor, write_pdf, tmp_path: Path) -> None:
+def test_changed_bytes_replace_the_old_version(
+    ingestor: Ingestor, write_pdf, tmp_path: Path
+) -> None:
     pdf = write_pdf("a.pdf", ["<p>The harbour strike began in May 1983.</p>"])
     old = ingestor.ingest(_src(pdf))
     newer = write_pdf("b.pdf", ["<p>The bridge opened in June 1998 after four years.</p>"])
@@ -85,7 +93,9 @@ def _encrypted(path: Path) -> Path:
     return path
 
 
-def test_bad_inputs_fail_with_reasons_and_the_batch_goes_on(ingestor: Ingestor, write_pdf, tmp_path: Path) -> None:
+def test_bad_inputs_fail_with_reasons_and_the_batch_goes_on(
+    ingestor: Ingestor, write_pdf, tmp_path: Path
+) -> None:
     good = write_pdf("good.pdf", ["<p>A perfectly fine dispatch about the 1987 election.</p>"])
     corrupt = tmp_path / "corrupt.pdf"
     corrupt.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8)

@@ -28,13 +28,23 @@ def _vec(*xs: float) -> np.ndarray:
 def store(tmp_path: Path) -> LanceChunkStore:
     s = LanceChunkStore(StoreOptions(uri=str(tmp_path / "idx")), embedder="toy", dim=4)
     docs = {
-        "a" * 64: ("Les dockers de Port-Aurèle sont en grève depuis onze jours.", dt.date(1983, 5, 12), "fr"),
-        "b" * 64: ("The Kestrel probe was launched on an Aldane-4 rocket.", dt.date(1994, 9, 7), "en"),
+        "a" * 64: (
+            "Les dockers de Port-Aurèle sont en grève depuis onze jours.",
+            dt.date(1983, 5, 12),
+            "fr",
+        ),
+        "b" * 64: (
+            "The Kestrel probe was launched on an Aldane-4 rocket.",
+            dt.date(1994, 9, 7),
+            "en",
+        ),
         "c" * 64: ("La canicule bat le record de chaleur à Lorvennes.", dt.date(2003, 8, 11), "fr"),
     }
     for n, (doc_id, (text, date, lang)) in enumerate(docs.items()):
         chunk = _chunk(doc_id, 0, text, date=date, language=lang, page_start=1, page_end=1)
-        record = DocumentRecord(doc_id=doc_id, uri=f"/x/{n}.pdf", date=date, language=lang, chunks=1)
+        record = DocumentRecord(
+            doc_id=doc_id, uri=f"/x/{n}.pdf", date=date, language=lang, chunks=1
+        )
         s.write_document(record, [chunk], np.stack([_vec(*([0.0] * n), 1.0)]))
     s.ensure_indexes()
     return s
@@ -65,7 +75,9 @@ def test_fts_uses_stemming_and_filters(store: LanceChunkStore) -> None:
     assert [c.doc_id for c, _ in hits] == ["a" * 64]
     flt = SearchFilters(date_from=dt.date(1990, 1, 1))
     assert store.search_fts("grève", language="French", k=5, filters=flt) == []
-    assert [c.doc_id for c, _ in store.search_fts("record chaleur", language="French", k=5, filters=flt)] == ["c" * 64]
+    assert [
+        c.doc_id for c, _ in store.search_fts("record chaleur", language="French", k=5, filters=flt)
+    ] == ["c" * 64]
 
 
 def test_vector_search_with_language_filter(store: LanceChunkStore) -> None:
