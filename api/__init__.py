@@ -1,1 +1,8 @@
-"""archivist api."""
+"""archivist's REST API: FastAPI routers over ``pipeline.archive.Archive``.
+
+The core (``pipeline``) never imports this package; ``create_app`` is the entry point.
+"""
+
+from api.app import create_app
+
+__all__ = ["create_app"]

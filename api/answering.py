@@ -1,0 +1,105 @@
+"""Questions to answers for both front doors (``/v1/ask`` and the chat facade), and streaming.
+
+Which backends a client may name is decided here: ``offline`` always, ``openai`` only when the
+server has an LLM configured (``ARCHIVIST_LLM_BASE_URL``), plus any registered by a plugin.
+
+Streaming is honest about what it is: the answer is made whole (the offline answerer is
+extractive; the LLM backend has no token streaming yet), then sent in small pieces, so clients
+can use one streaming code path today and get true token streaming later without changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from api.auth import Principal
+from api.deps import scoped
+from api.errors import ApiError
+from pipeline.archive import Archive
+from pipeline.models import Answer, Citation, SearchFilters
+
+_PIECE = re.compile(r"\S+\s*|\s+")
+
+
+def available_backends(archive: Archive) -> list[str]:
+    """The answer backends this server can run, default first."""
+    from pipeline.answer import ANSWERERS
+
+    default = archive.options.answer.backend
+    names = [default, *sorted(k for k in ANSWERERS if k != default)]
+    if not archive.options.answer.llm.base_url:
+        names = [n for n in names if n != "openai" or n == default]
+    return names
+
+
+def check_backend(archive: Archive, backend: str | None) -> str:
+    """``backend`` (or the server's default) if this server can run it, else a 422."""
+    from pipeline.answer import ANSWERERS
+
+    name = backend or archive.options.answer.backend
+    if name not in ANSWERERS:
+        valid = ", ".join(available_backends(archive))
+        raise ApiError(422, f"unknown backend {name!r}; valid: {valid}", param="backend")
+    if name not in available_backends(archive):
+        raise ApiError(
+            422,
+            f"backend {name!r} is not configured on this server (ARCHIVIST_LLM_BASE_URL)",
+            param="backend",
+        )
+    return name
+
+
+def answer_question(
+    archive: Archive,
+    principal: Principal,
+    question: str,
+    *,
+    k: int | None = None,
+    filters: SearchFilters | None = None,
+    backend: str | None = None,
+) -> Answer:
+    """Retrieve within what ``principal`` may see, and answer with citations."""
+    name = check_backend(archive, backend)
+    return archive.ask(question, backend=name, k=k, filters=scoped(principal, filters))
+
+
+def text_pieces(text: str, *, size: int = 24) -> Iterator[str]:
+    """``text`` in pieces of about ``size`` characters, cut after whitespace, never mid-word.
+
+    >>> list(text_pieces("A bridge opened [1]. It spans 460 m [2].", size=12))
+    ['A bridge opened ', '[1]. It spans ', '460 m [2].']
+    """
+    piece = ""
+    for token in _PIECE.findall(text):
+        piece += token
+        if len(piece) >= size:
+            yield piece
+            piece = ""
+    if piece:
+        yield piece
+
+
+def sources_footer(citations: list[Citation]) -> str:
+    """A plain-text list of what each ``[n]`` points to, for chat UIs without citation support."""
+    if not citations:
+        return ""
+    lines = ["", "", "Sources:"]
+    for c in citations:
+        name = c.source.rstrip("/").rsplit("/", 1)[-1] if c.source else c.doc_id[:12]
+        pages = ""
+        if c.page_start is not None:
+            same = c.page_end in (None, c.page_start)
+            pages = f", p. {c.page_start}" if same else f", pp. {c.page_start}-{c.page_end}"
+        title = f"{c.title} — " if c.title else ""
+        lines.append(f"[{c.n}] {title}{name}{pages}")
+    return "\n".join(lines)
+
+
+def sse(data: Any, *, event: str | None = None) -> str:
+    """One server-sent event; ``data`` is JSON-encoded (a str is sent as it is)."""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+    head = f"event: {event}\n" if event else ""
+    return head + "".join(f"data: {line}\n" for line in payload.split("\n")) + "\n"

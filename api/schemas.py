@@ -1,0 +1,223 @@
+"""Request and response shapes of the REST API (the OpenAI facade's are in ``api.openai_schemas``).
+
+Requests forbid unknown fields, so a typo (``"qestion"``) is a 422 naming the field rather than a
+silently ignored option. Core models (``Citation``, ``StageError``) are reused as they are: the API
+shows what the pipeline produced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline.models import (
+    Answer,
+    Citation,
+    DateRange,
+    DocumentRecord,
+    DocumentStatus,
+    Hit,
+    IngestAction,
+    SearchFilters,
+    StageError,
+)
+
+MAX_QUESTION_CHARS = 2000
+MAX_K = 100
+COLLECTION_PATTERN = r"^[\w.-]{1,100}$"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FiltersIn(_Request):
+    """Metadata filters; every one given must hold. Dates are ISO (``1998-06-30``), inclusive."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$", examples=["fr"])
+    collection: str | None = Field(default=None, pattern=COLLECTION_PATTERN)
+    source: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FiltersIn:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from ({self.date_from}) is after date_to ({self.date_to})")
+        return self
+
+    def to_core(self) -> SearchFilters:
+        return SearchFilters(**self.model_dump())
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+class SearchRequest(_Request):
+    """``POST /v1/search``: hybrid (or one ranker's) retrieval of the best passages."""
+
+    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["grève des dockers"])
+    k: int | None = Field(default=None, ge=1, le=MAX_K, description="passages to return")
+    filters: FiltersIn | None = None
+    mode: Literal["hybrid", "fts", "vector"] = "hybrid"
+
+    _query = field_validator("query")(_not_blank)
+
+
+class AskRequest(_Request):
+    """``POST /v1/ask``: a question answered from the archive, with citations."""
+
+    question: str = Field(
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        examples=["Quelle température record a été relevée à Lorvennes en 2003 ?"],
+    )
+    k: int | None = Field(default=None, ge=1, le=MAX_K, description="passages to read")
+    filters: FiltersIn | None = None
+    backend: str | None = Field(
+        default=None, description="offline (built-in) or openai; the server's default if absent"
+    )
+    stream: bool = Field(default=False, description="answer as server-sent events")
+
+    _question = field_validator("question")(_not_blank)
+
+
+class HitOut(BaseModel):
+    """A retrieved passage and where it comes from."""
+
+    chunk_id: str
+    doc_id: str
+    title: str | None
+    source: str
+    page_start: int | None
+    page_end: int | None
+    heading_path: list[str]
+    date: dt.date | None
+    language: str | None
+    collection: str
+    score: float
+    fts_rank: int | None
+    vector_rank: int | None
+    text: str
+
+    @classmethod
+    def of(cls, hit: Hit) -> HitOut:
+        fields = set(cls.model_fields) - {"score", "fts_rank", "vector_rank"}
+        return cls(
+            **hit.chunk.model_dump(include=fields),
+            score=hit.score,
+            fts_rank=hit.fts_rank,
+            vector_rank=hit.vector_rank,
+        )
+
+
+class SearchResponse(BaseModel):
+    hits: list[HitOut]
+
+
+class AskResponse(BaseModel):
+    """The answer text carries ``[n]`` marks; ``citations[n-1]`` says what each points to."""
+
+    answer: str
+    backend: str
+    found: bool
+    citations: list[Citation]
+    flagged: list[str] = Field(default_factory=list)
+    date_filter: DateRange | None = Field(
+        default=None, description="the dates the evidence was limited to (from the question)"
+    )
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @classmethod
+    def of(cls, answer: Answer) -> AskResponse:
+        return cls(
+            answer=answer.text,
+            backend=answer.backend,
+            found=answer.found,
+            citations=answer.citations,
+            flagged=answer.flagged,
+            date_filter=answer.date_filter,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+        )
+
+
+class DocumentOut(BaseModel):
+    """A document's metadata and how its ingestion went (no text)."""
+
+    doc_id: str
+    uri: str
+    title: str | None
+    date: dt.date | None
+    language: str | None
+    collection: str
+    source: str | None
+    media_type: str | None
+    pages: int
+    chunks: int
+    status: DocumentStatus
+    errors: list[StageError]
+    page_methods: list[str]
+    converter: str
+    embedder: str
+    ingested_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, record: DocumentRecord) -> DocumentOut:
+        return cls(**record.model_dump(exclude={"markdown"}))
+
+
+class DocumentDetail(DocumentOut):
+    """A document with its full Markdown (``<!-- page N -->`` anchors mark the pages)."""
+
+    markdown: str
+
+    @classmethod
+    def of(cls, record: DocumentRecord) -> DocumentDetail:
+        return cls(**record.model_dump())
+
+
+class DocumentPage(BaseModel):
+    """One page of the document list; ``next_offset`` is None on the last page."""
+
+    items: list[DocumentOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class DeleteResponse(BaseModel):
+    deleted: str
+    chunks: int
+
+
+class IngestFileResult(BaseModel):
+    """What became of one uploaded file."""
+
+    filename: str
+    stored_as: str | None
+    doc_id: str | None
+    action: IngestAction
+    status: DocumentStatus
+    pages: int
+    chunks: int
+    errors: list[StageError]
+
+
+class IngestResponse(BaseModel):
+    collection: str
+    files: list[IngestFileResult]
+    counts: dict[str, int] = Field(description="files per action (added, replaced, failed...)")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "ready", "unavailable"]
+    detail: str | None = None
