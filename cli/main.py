@@ -16,6 +16,15 @@ from typing import Annotated
 import typer
 
 from cli.app import CollOpt, DateOpt, DbOpt, JsonOpt, KOpt, LangOpt, app, open_archive
+from cli.convert_opts import (
+    DpiOpt,
+    EngineOpt,
+    OcrOpt,
+    VlmModelOpt,
+    VlmUrlOpt,
+    WorkersOpt,
+    convert_options,
+)
 from cli.render import (
     console,
     err_console,
@@ -86,33 +95,21 @@ def ingest(
 def convert(
     paths: Annotated[list[Path], typer.Argument(help="PDF, Markdown or text files or folders.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the .md files.")],
+    ocr: OcrOpt = "auto",
+    engine: EngineOpt = "rapidocr",
+    dpi: DpiOpt = 150,
+    workers: WorkersOpt = 1,
+    vlm_url: VlmUrlOpt = None,
+    vlm_model: VlmModelOpt = None,
+    sidecar: Annotated[
+        bool, typer.Option("--sidecar/--no-sidecar", help="Write NAME.json provenance.")
+    ] = True,
 ) -> None:
     """Convert documents to Markdown (one .md per input, mirroring folder structure)."""
-    from pipeline.convert import convert_document
-    from pipeline.models import ConvertOptions
+    from cli.convert_cmd import convert_or_exit
 
-    failed = 0
-    for root in paths:
-        listing = list_local([root])
-        for doc in listing.documents:
-            assert doc.path is not None
-            rel = doc.path.relative_to(root.resolve()) if root.is_dir() else Path(doc.path.name)
-            target = (out / rel).with_suffix(".md")
-            try:
-                parsed = convert_document(doc, ConvertOptions())
-            except ArchivistError as e:
-                failed += 1
-                err_console.print(f"[red]FAILED[/] {doc.path}: {e}")
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(parsed.markdown, encoding="utf-8")
-            note = f" [yellow]{parsed.status}[/]" if parsed.status != "ok" else ""
-            console.print(f"{doc.path} → {target} ({len(parsed.pages)} pages){note}")
-        for missing in listing.missing:
-            failed += 1
-            err_console.print(f"[red]no such file or folder:[/] {missing}")
-    if failed:
-        raise typer.Exit(1)
+    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model)
+    convert_or_exit(paths, out, opts, sidecar)
 
 
 @app.command()
@@ -194,7 +191,6 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 
 # Sub-commands that live in their own modules register themselves on ``app`` when imported:
 # one import line per module, in this block.
-import cli.eval_convert  # noqa: E402,F401  (archivist eval convert)
 import cli.flows  # noqa: E402,F401  (archivist sync|watch|deploy)
 import cli.serve  # noqa: E402,F401  (archivist serve, archivist api-key)
 

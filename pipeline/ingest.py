@@ -22,12 +22,16 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
 
 from pipeline.chunk import chunk_markdown, context_header
 from pipeline.convert import CONVERTER_VERSION, convert_document
 from pipeline.embed import Embedder
 from pipeline.errors import ArchivistError, DocumentLoadError, EngineError
 from pipeline.models import (
+    Chunk,
     ChunkOptions,
     ConvertOptions,
     DocumentRecord,
@@ -40,6 +44,14 @@ from pipeline.store import LanceChunkStore
 from pipeline.tokens import TokenCounter, default_token_counter
 
 log = logging.getLogger(__name__)
+
+
+class PreparedDocument(NamedTuple):
+    """A converted, chunked and embedded document not yet stored: the part worth caching."""
+
+    parsed: ParsedDocument
+    chunks: list[Chunk]
+    vectors: np.ndarray | None
 
 
 @dataclass
@@ -57,7 +69,9 @@ class Ingestor:
         try:
             doc_id = src.doc_id
         except OSError as e:
-            return self._fail(src, _unreadable_id(src.uri), [StageError(stage="read", message=str(e))])
+            return self._fail(
+                src, _unreadable_id(src.uri), [StageError(stage="read", message=str(e))]
+            )
         try:
             skipped = self._skip_if_known(src, doc_id)
             if skipped:
@@ -112,9 +126,32 @@ class Ingestor:
         )
 
     def _index(self, src: SourceDocument, parsed: ParsedDocument) -> IngestResult:
+        return self.commit(src, self.prepare(src, parsed))
+
+    # --- the same steps one by one, for orchestrators (flows/) that retry, cache or lock them ---
+
+    def known(self, src: SourceDocument, doc_id: str) -> IngestResult | None:
+        """The result for bytes this index already holds (unchanged or duplicate), else None."""
+        return self._skip_if_known(src, doc_id)
+
+    def prepare(
+        self, src: SourceDocument, parsed: ParsedDocument | None = None
+    ) -> PreparedDocument:
+        """Convert (unless ``parsed`` is given), chunk and embed; raises instead of recording.
+
+        The output depends only on the bytes, the uri, the metadata and the options, so a caller
+        may cache it by content hash; ``commit`` then stores it.
+        """
+        if parsed is None:
+            parsed = convert_document(src, self.convert_options)
         chunks = chunk_markdown(parsed, self.chunk_options, counter=self.counter)
         texts = [_embedding_text(c.text, context_header(c)) for c in chunks]
         vectors = self.embedder.embed_documents(texts) if chunks else None
+        return PreparedDocument(parsed, chunks, vectors)
+
+    def commit(self, src: SourceDocument, prepared: PreparedDocument) -> IngestResult:
+        """Store a prepared document, then drop older versions held at the same uri."""
+        parsed, chunks, vectors = prepared
         older = [d.doc_id for d in self.store.documents_at(src.uri) if d.doc_id != parsed.doc_id]
         self.store.write_document(self._record(parsed, len(chunks)), chunks, vectors)
         for old in older:
@@ -128,6 +165,10 @@ class Ingestor:
             chunks=len(chunks),
             errors=parsed.errors,
         )
+
+    def fail(self, src: SourceDocument, doc_id: str, errors: list[StageError]) -> IngestResult:
+        """Record ``src`` as failed with ``errors`` (the row says why) and return that result."""
+        return self._fail(src, doc_id, errors)
 
     def _record(self, parsed: ParsedDocument, n_chunks: int) -> DocumentRecord:
         meta = parsed.metadata
@@ -169,9 +210,11 @@ class Ingestor:
         )
         try:
             self.store.write_document(record, [], None)
-        except Exception as e:  # the index itself is unwritable: say so, do not hide the first error
+        except Exception as e:  # an unwritable index: say so without hiding the first error
             errors = [*errors, StageError(stage="store", message=f"could not record failure: {e}")]
-        return IngestResult(uri=src.uri, doc_id=doc_id, action="failed", status="failed", errors=errors)
+        return IngestResult(
+            uri=src.uri, doc_id=doc_id, action="failed", status="failed", errors=errors
+        )
 
 
 def _embedding_text(text: str, header: str) -> str:

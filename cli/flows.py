@@ -1,0 +1,224 @@
+"""``archivist sync``, ``watch`` and ``deploy``: the orchestrated ways in.
+
+Prefect is imported inside the commands, so the other commands start without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.app import DbOpt, JsonOpt, app
+from cli.render import console, err_console, ingest_line
+from pipeline.errors import ArchivistError
+from pipeline.models import IngestResult
+
+CollectionOpt = Annotated[str, typer.Option(help="Collection to file documents under.")]
+PatternOpt = Annotated[
+    list[str] | None,
+    typer.Option("--pattern", "-p", help="Glob of files to take (repeatable; default pdf/md/txt)."),
+]
+ExcludeOpt = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Glob of files to leave out (repeatable).")
+]
+PruneOpt = Annotated[
+    bool, typer.Option("--prune", help="Remove from the index what left the source.")
+]
+
+
+def _quiet_prefect() -> None:
+    # Prefect's per-task INFO lines drown the per-document results a person is reading.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _result_line(result: IngestResult) -> str:
+    if result.status == "failed" and result.action != "failed":
+        return f"[red]FAILED[/] (unchanged)  {Path(result.uri).name}: {result.reason}"
+    return ingest_line(result)
+
+
+def _storage_options(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected key=value, got {pair!r}", param_hint="--option")
+        out[key.strip()] = value
+    return out
+
+
+@app.command()
+def sync(
+    source: Annotated[str, typer.Argument(help="Folder, s3://bucket/prefix, URL list or feed.")],
+    db: DbOpt = None,
+    collection: CollectionOpt = "default",
+    kind: Annotated[str, typer.Option(help="auto, local, objectstore, urls or feed.")] = "auto",
+    pattern: PatternOpt = None,
+    exclude: ExcludeOpt = None,
+    prune: PruneOpt = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Documents in flight.")] = 2,
+    allow_private: Annotated[
+        bool, typer.Option(help="Let URLs reach loopback/private addresses (intranet).")
+    ] = False,
+    max_mb: Annotated[float, typer.Option(help="Largest document to fetch, in MB.")] = 200.0,
+    timeout: Annotated[float, typer.Option(help="Seconds before a fetch gives up.")] = 60.0,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option", "-o", help="Storage option key=value (endpoint_url=…; not secrets)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sync a folder, bucket, URL list or press feed into the index (a Prefect flow run).
+
+    New documents are added, changed ones replaced, unchanged ones skipped without conversion,
+    removed ones reported (or pruned with --prune).
+    """
+    _quiet_prefect()
+    from flows.ingest import ingest_flow
+
+    try:
+        report = ingest_flow(
+            source=source,
+            collection=collection,
+            db=db,
+            kind=kind,
+            patterns=pattern,
+            exclude=exclude,
+            prune=prune,
+            concurrency=concurrency,
+            allow_private=allow_private,
+            max_bytes=int(max_mb * 1024 * 1024),
+            timeout_s=timeout,
+            storage_options=_storage_options(option),
+        )
+    except ArchivistError as e:
+        err_console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+    if as_json:
+        data = report.model_dump(mode="json")
+        data["counts"] = report.counts
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        for result in report.results:
+            if result.action != "unchanged" or result.status == "failed":
+                console.print(_result_line(result))
+        for problem in report.problems:
+            console.print(f"[red]UNUSABLE[/] {problem.where}: {problem.reason}")
+        for uri in report.pruned:
+            console.print(f"[yellow]pruned[/]   {uri}")
+        if report.prune_note:
+            console.print(f"[yellow]prune skipped:[/] {report.prune_note}")
+        console.print(report.summary_line())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    drop_dir: Annotated[Path, typer.Argument(help="Folder to watch (created if missing).")],
+    db: DbOpt = None,
+    collection: CollectionOpt = "default",
+    settle: Annotated[
+        float, typer.Option(min=0.0, help="Seconds a file must stay unchanged before it is taken.")
+    ] = 2.0,
+    rescan: Annotated[
+        float, typer.Option(min=0.5, help="Seconds between full rescans (events get lost).")
+    ] = 30.0,
+) -> None:
+    """Watch a drop folder and ingest every file that lands in it.
+
+    Successes move to processed/, failures to failed/ with <name>.error.txt beside them.
+    Stops cleanly on Ctrl-C or SIGTERM.
+    """
+    from flows.runtime import archive_for, resolve_db
+    from flows.watch import DropFolderWatcher, WatchOptions, WatchOutcome
+
+    drop_dir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        err_console.print(
+            f"{signal.Signals(signum).name}: finishing the current file, then stopping"
+        )
+        stop.set()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C stops at once
+
+    def show(outcome: WatchOutcome) -> None:
+        console.print(f"{_result_line(outcome.result)} → {outcome.moved_to.parent.name}/")
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    opts = WatchOptions(settle_s=settle, rescan_s=rescan, collection=collection)
+    try:
+        watcher = DropFolderWatcher(drop_dir, archive_for(resolve_db(db)), opts, on_outcome=show)
+        ready = lambda: console.print(f"watching {drop_dir.resolve()} (Ctrl-C to stop)")  # noqa: E731
+        watcher.run(stop, ready=ready)
+    except ArchivistError as e:
+        err_console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+    done = watcher.outcomes
+    failed = sum(o.result.status == "failed" for o in done)
+    console.print(f"stopped: {len(done)} files handled, {failed} failed")
+
+
+@app.command()
+def deploy(
+    source: Annotated[str, typer.Option("--source", help="What to ingest (as for sync).")],
+    cron: Annotated[str, typer.Option("--cron", help='Schedule, e.g. "0 2 * * *".')],
+    db: DbOpt = None,
+    collection: CollectionOpt = "default",
+    name: Annotated[
+        str | None, typer.Option(help="Deployment name (default: from source).")
+    ] = None,
+    pool: Annotated[
+        str, typer.Option(help="Process work pool (created if missing).")
+    ] = "archivist",
+    timezone: Annotated[str | None, typer.Option(help="IANA zone for the cron.")] = None,
+    pattern: PatternOpt = None,
+    exclude: ExcludeOpt = None,
+    prune: PruneOpt = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Run the schedule in this process (no worker).")
+    ] = False,
+) -> None:
+    """Schedule ingestion of a source with a cron (a Prefect deployment).
+
+    A worker runs the scheduled runs: `prefect worker start --pool POOL`; or run the schedule
+    in this process with --serve.
+    """
+    from flows.deploy import deploy_ingest, serve_ingest
+
+    params = {
+        "db": db,
+        "collection": collection,
+        "patterns": pattern,
+        "exclude": exclude,
+        "prune": prune,
+    }
+    try:
+        if serve:
+            serve_ingest(source=source, cron=cron, name=name, timezone=timezone, parameters=params)
+            return
+        deployed = deploy_ingest(
+            source=source, cron=cron, name=name, pool=pool, timezone=timezone, parameters=params
+        )
+    except ArchivistError as e:
+        err_console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+    zone = f" ({deployed.timezone})" if deployed.timezone else " (UTC)"
+    console.print(f"deployment {deployed.name} ({deployed.id})")
+    console.print(f"  schedule  {deployed.cron}{zone}")
+    console.print(f"  source    {deployed.parameters['source']}")
+    console.print(f"  index     {deployed.parameters['db']}")
+    created = " (created)" if deployed.pool_created else ""
+    console.print(f"  pool      {deployed.pool}{created}")
+    console.print(f"start a worker:  prefect worker start --pool {deployed.pool}")
+    console.print(f"run it now:      prefect deployment run '{deployed.name}'")

@@ -1,0 +1,76 @@
+"""What the flows share inside one process: the archive per index, locks, the work folder.
+
+Flow tasks run in threads (Prefect's thread-pool task runner) and receive small values (a db
+location, a uri, a content hash), so the heavy objects (embedder, LanceDB tables) are built once
+per process here and shared. Two stages are serialised with locks because their libraries are
+not safe to call from several threads at once: PyMuPDF conversion, and LanceDB commits to one
+table (concurrent commits conflict and retry). Embedding, hashing and downloads run in parallel.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+from pipeline.archive import Archive
+from pipeline.convert import CONVERTER_VERSION
+from pipeline.settings import Settings
+
+CONVERT_LOCK = threading.Lock()
+STORE_LOCK = threading.Lock()
+_ARCHIVE_LOCK = threading.Lock()
+
+
+def resolve_db(db: str | None) -> str:
+    """The index location from ``db`` or Settings (env, archivist.toml), made absolute when
+    local, so a scheduled run started from another folder finds the same index."""
+    value = db or Settings().db
+    if "://" in value:
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+@functools.lru_cache(maxsize=8)
+def _archive(db: str) -> Archive:
+    archive = Archive(Settings(db=db).options())
+    archive.ingestor  # noqa: B018 - build embedder, store and ingestor now, in one thread
+    return archive
+
+
+def archive_for(db: str) -> Archive:
+    """The process-wide ``Archive`` for index ``db`` (embedder and tables loaded once)."""
+    with _ARCHIVE_LOCK:
+        return _archive(db)
+
+
+def work_dir(db: str) -> Path:
+    """Where the flows keep cached stage results and staged downloads for index ``db``.
+
+    Beside the tables for a local index (deleting the index deletes its cache); under the
+    user's cache folder for an index on object storage.
+    """
+    if "://" not in db:
+        path = Path(db) / ".flows"
+    else:
+        digest = hashlib.sha256(db.encode()).hexdigest()[:16]
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        path = base / "archivist" / "flows" / digest
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def recipe(archive: Archive) -> str:
+    """Everything besides the bytes that decides what conversion, chunking and embedding
+    produce; part of the cache key, so a new converter or embedder never reuses old output."""
+    opts = archive.options
+    return "|".join(
+        [
+            CONVERTER_VERSION,
+            opts.convert.model_dump_json(),
+            opts.chunk.model_dump_json(),
+            archive.embedder.name,
+        ]
+    )

@@ -1,0 +1,362 @@
+"""Drop-folder watching: files dropped into a folder become searchable, or fail with a reason.
+
+``DropFolderWatcher`` takes the files at the top of ``drop_dir``:
+
+- it learns of them from filesystem events *and* from a periodic rescan (events get lost: a full
+  inotify queue, a network share, a watcher that was down), and scans once at start, so files
+  that arrived while it was stopped are taken too;
+- a file is taken only once its size and modification time have not changed for ``settle_s``
+  (a copy in progress is left alone), and its bytes are read once, so what is hashed is what is
+  converted; a file that changes while being read is put back to settle;
+- a success (``ok`` or ``partial``) moves to ``processed/``; a failure moves to ``failed/`` with
+  ``<name>.error.txt`` beside it, and is recorded as failed in the index; a name already there
+  is never overwritten (``report (2).pdf``);
+- an engine error that is worth retrying leaves the file in place for a few more attempts;
+- ``stop`` (set on SIGINT/SIGTERM by the CLI) ends the loop after the current file.
+
+The index uri of a document is its path under ``processed/``, where it stays. One watcher per
+folder: a lock file (``.archivist-watch.lock``) refuses a second one.
+
+This runs the core stages directly rather than one Prefect flow run per file: a drop folder
+wants seconds of latency, and a flow run costs more than converting a short document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from flows.runtime import CONVERT_LOCK, STORE_LOCK
+from pipeline.archive import Archive
+from pipeline.convert import convert_document
+from pipeline.errors import ConfigError, DocumentLoadError, EngineError
+from pipeline.models import (
+    DEFAULT_COLLECTION,
+    IngestResult,
+    SourceDocument,
+    SourceMetadata,
+    StageError,
+)
+
+log = logging.getLogger(__name__)
+
+PROCESSED = "processed"
+FAILED = "failed"
+LOCK_NAME = ".archivist-watch.lock"
+# Names that downloaders and editors give to files still being written.
+PARTIAL_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".swp", "~")
+ENGINE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    """How the watcher decides a file is complete, and how often it looks."""
+
+    settle_s: float = 2.0
+    poll_s: float = 0.5
+    rescan_s: float = 30.0
+    collection: str = DEFAULT_COLLECTION
+
+
+class WatchOutcome(NamedTuple):
+    """Where a dropped file went, and its ingest result."""
+
+    dropped: Path
+    moved_to: Path
+    result: IngestResult
+
+
+class StabilityTracker:
+    """Says when a file's size and mtime have held still for ``settle_s`` seconds."""
+
+    def __init__(self, settle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle_s = settle_s
+        self.clock = clock
+        self._seen: dict[Path, tuple[tuple[int, int], float]] = {}
+
+    def observe(self, path: Path) -> bool:
+        """Record the file's current state; True once it has been unchanged long enough."""
+        try:
+            st = path.stat()
+        except OSError:
+            self._seen.pop(path, None)
+            return False
+        sig, now = (st.st_size, st.st_mtime_ns), self.clock()
+        previous = self._seen.get(path)
+        if previous is None or previous[0] != sig:
+            self._seen[path] = (sig, now)
+            return False
+        return now - previous[1] >= self.settle_s
+
+    def forget(self, path: Path) -> None:
+        self._seen.pop(path, None)
+
+
+def eligible(path: Path) -> bool:
+    """A visible, finished-looking file name (no dotfile, no ``.part`` download)."""
+    name = path.name
+    return not name.startswith(".") and not name.lower().endswith(PARTIAL_SUFFIXES)
+
+
+def reserve(folder: Path, name: str, *, companion: str | None = None) -> Path:
+    """A new, empty file in ``folder`` named ``name`` or ``stem (n).suffix``, created exclusively
+    so that two files with one name never overwrite each other (the caller replaces it)."""
+    stem, suffix = os.path.splitext(name)
+    for n in range(1, 100_000):
+        candidate = folder / (name if n == 1 else f"{stem} ({n}){suffix}")
+        if companion and candidate.with_name(candidate.name + companion).exists():
+            continue
+        try:
+            with candidate.open("x"):
+                return candidate
+        except FileExistsError:
+            continue
+    raise ConfigError(f"{folder}: no free name for {name}")
+
+
+class DropFolderWatcher:
+    """Watches one drop folder and ingests what lands in it into ``archive``."""
+
+    def __init__(
+        self,
+        drop_dir: Path,
+        archive: Archive,
+        opts: WatchOptions | None = None,
+        *,
+        on_outcome: Callable[[WatchOutcome], None] | None = None,
+    ) -> None:
+        self.drop_dir = drop_dir.resolve()
+        self.processed = self.drop_dir / PROCESSED
+        self.failed = self.drop_dir / FAILED
+        self.archive = archive
+        self.opts = opts or WatchOptions()
+        self.on_outcome = on_outcome
+        self.tracker = StabilityTracker(self.opts.settle_s)
+        self.pending: set[Path] = set()
+        self.inbox: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        self.attempts: dict[Path, int] = {}
+        self.outcomes: list[WatchOutcome] = []
+
+    # --- the loop ---
+
+    def run(self, stop: threading.Event, *, ready: Callable[[], None] | None = None) -> None:
+        """Watch until ``stop`` is set; the file being ingested when it is set is finished."""
+        if not self.drop_dir.is_dir():
+            raise ConfigError(f"no such folder: {self.drop_dir}")
+        self.processed.mkdir(exist_ok=True)
+        self.failed.mkdir(exist_ok=True)
+        lock = self._lock()
+        self.archive.ingestor  # noqa: B018 - load the embedder before the first file waits on it
+        observer = self._start_observer()
+        try:
+            self.scan()
+            if ready:
+                ready()
+            next_scan = time.monotonic() + self.opts.rescan_s
+            while not stop.is_set():
+                self._drain_inbox()
+                if time.monotonic() >= next_scan:
+                    self.scan()
+                    next_scan = time.monotonic() + self.opts.rescan_s
+                self.step(stop)
+                stop.wait(self.opts.poll_s)
+        finally:
+            if observer is not None:
+                # watchdog logs an ERROR for events that race its own shutdown; they are moot.
+                logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
+                observer.stop()
+                observer.join(timeout=5)
+            lock.close()
+
+    def scan(self) -> None:
+        """Queue every eligible file at the top of the drop folder."""
+        for path in self.drop_dir.iterdir():
+            if path.is_file() and eligible(path):
+                self.pending.add(path)
+
+    def step(self, stop: threading.Event | None = None) -> list[WatchOutcome]:
+        """Ingest the pending files that have settled (oldest first); refresh the indexes."""
+        ready = [p for p in sorted(self.pending, key=_mtime) if self.tracker.observe(p)]
+        self.pending = {p for p in self.pending if p.exists()}
+        done: list[WatchOutcome] = []
+        for path in ready:
+            if stop is not None and stop.is_set():
+                break
+            outcome = self.process(path)
+            if outcome is None:
+                continue
+            self.pending.discard(path)
+            self.tracker.forget(path)
+            done.append(outcome)
+            self.outcomes.append(outcome)
+            if self.on_outcome:
+                self.on_outcome(outcome)
+        if done:
+            with STORE_LOCK:
+                self.archive.store.ensure_indexes()
+        return done
+
+    # --- one file ---
+
+    def process(self, path: Path) -> WatchOutcome | None:
+        """Ingest one settled file and move it; None when it must wait (changed, retry later)."""
+        try:
+            before = path.stat()
+            data = path.read_bytes()
+            after = path.stat()
+        except FileNotFoundError:
+            self.pending.discard(path)
+            return None
+        if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+            self.tracker.forget(path)  # still being written: settle again
+            return None
+        doc_id = hashlib.sha256(data).hexdigest()
+        meta = SourceMetadata(collection=self.opts.collection)
+        dest = self._resume_target(doc_id) or reserve(self.processed, path.name)
+        src = SourceDocument(uri=str(dest), data=data, metadata=meta)
+        try:
+            result = self._ingest(src, doc_id)
+        except EngineError as e:
+            dest.unlink(missing_ok=True)
+            tries = self.attempts.get(path, 0) + 1
+            self.attempts[path] = tries
+            if e.retryable and tries < ENGINE_ATTEMPTS:
+                log.warning("%s: %s (attempt %d of %d)", path.name, e, tries, ENGINE_ATTEMPTS)
+                self.tracker.forget(path)
+                return None
+            return self._fail(path, data, doc_id, StageError(stage="engine", message=str(e)))
+        except DocumentLoadError as e:
+            dest.unlink(missing_ok=True)
+            return self._fail(path, data, doc_id, StageError(stage="convert", message=str(e)))
+        except Exception as e:  # a bug must not leave the file half-handled
+            log.exception("unexpected error while ingesting %s", path)
+            dest.unlink(missing_ok=True)
+            message = f"internal error: {type(e).__name__}: {e}"
+            return self._fail(path, data, doc_id, StageError(stage="ingest", message=message))
+        os.replace(path, dest)
+        self.attempts.pop(path, None)
+        return WatchOutcome(path, dest, result)
+
+    def _ingest(self, src: SourceDocument, doc_id: str) -> IngestResult:
+        ingestor = self.archive.ingestor
+        known = ingestor.known(src, doc_id)
+        if known is not None:
+            return known
+        with CONVERT_LOCK:
+            parsed = convert_document(src, self.archive.options.convert)
+        prepared = ingestor.prepare(src, parsed)
+        if prepared.parsed.status == "failed":
+            reasons = "; ".join(str(e) for e in parsed.errors) or "no page could be converted"
+            raise DocumentLoadError(reasons)
+        with STORE_LOCK:
+            return ingestor.commit(src, prepared)
+
+    def _fail(self, path: Path, data: bytes, doc_id: str, error: StageError) -> WatchOutcome:
+        dest = reserve(self.failed, path.name, companion=".error.txt")
+        src = SourceDocument(
+            uri=str(dest), data=data, metadata=SourceMetadata(collection=self.opts.collection)
+        )
+        with STORE_LOCK:
+            result = self.archive.ingestor.fail(src, doc_id, [error])
+        report = dest.with_name(dest.name + ".error.txt")
+        report.write_text(_error_text(path, dest, doc_id, result), encoding="utf-8")
+        os.replace(path, dest)
+        self.attempts.pop(path, None)
+        return WatchOutcome(path, dest, result)
+
+    def _resume_target(self, doc_id: str) -> Path | None:
+        """The ``processed/`` name these bytes were indexed under if a stop came between the
+        index write and the move (the name is there but empty or missing): reuse it."""
+        known = self.archive.store.get_document(doc_id)
+        if known is None or known.status == "failed":
+            return None
+        target = Path(known.uri)
+        if target.parent != self.processed:
+            return None
+        try:
+            empty = target.stat().st_size == 0
+        except FileNotFoundError:
+            empty = True
+        return target if empty else None
+
+    # --- plumbing ---
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                path = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if path.parent == self.drop_dir and eligible(path) and path.is_file():
+                self.pending.add(path)
+
+    def _start_observer(self) -> Any:
+        """Filesystem events through watchdog; without them the rescan still finds every file."""
+        try:
+            from watchdog.events import FileSystemEvent, FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:  # pragma: no cover - a core dependency
+            log.warning(
+                "watchdog is not installed: relying on rescans every %ss", self.opts.rescan_s
+            )
+            return None
+        inbox, root = self.inbox, self.drop_dir
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.is_directory:
+                    return
+                for raw in (event.src_path, getattr(event, "dest_path", "")):
+                    if raw:
+                        inbox.put(Path(os.fsdecode(raw)))
+
+        observer = Observer()
+        try:
+            observer.schedule(Handler(), str(root), recursive=False)
+            observer.start()
+        except OSError as e:  # e.g. the inotify watch limit: degrade to rescans, say so
+            log.warning("no filesystem events for %s (%s): rescanning every %ss", root, e,
+                        self.opts.rescan_s)  # fmt: skip
+            return None
+        return observer
+
+    def _lock(self) -> IO[str]:
+        import fcntl
+
+        handle = (self.drop_dir / LOCK_NAME).open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            handle.close()
+            raise ConfigError(f"another watcher is already running on {self.drop_dir}") from e
+        return handle
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _error_text(dropped: Path, dest: Path, doc_id: str, result: IngestResult) -> str:
+    lines = [
+        f"file: {dest.name}",
+        f"dropped as: {dropped}",
+        f"failed at: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC",
+        f"sha256: {doc_id}",
+        "reason:",
+        *[f"  {e}" for e in result.errors],
+        "",
+        "Fix the file and drop it again; this copy is kept as it was received.",
+    ]
+    return "\n".join(lines) + "\n"
