@@ -10,16 +10,18 @@ Entry points (CLI, API, flows) build an ``Archive`` from their Settings and call
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 
+from pipeline.answer.stream import AnswerStream
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import Ingestor
-from pipeline.models import Answer, Hit, IngestResult, SearchFilters, SourceDocument
+from pipeline.models import Answer, Chunk, Hit, IngestResult, SearchFilters, SourceDocument
 from pipeline.retrieve import retrieve
 from pipeline.settings import StageOptions
 from pipeline.store import LanceChunkStore
-from pipeline.tokens import TokenCounter, default_token_counter
+from pipeline.tokens import TokenCounter, default_token_counter, make_token_counter
 
 
 class Archive:
@@ -35,6 +37,11 @@ class Archive:
     @functools.cached_property
     def counter(self) -> TokenCounter:
         return default_token_counter()
+
+    @functools.cached_property
+    def llm_counter(self) -> TokenCounter:
+        """The LLM's prompt tokenizer: its server's /tokenize, else Tekken, else an estimate."""
+        return make_token_counter(self.options.answer.llm)
 
     @functools.cached_property
     def store(self) -> LanceChunkStore:
@@ -72,6 +79,7 @@ class Archive:
         update: dict[str, object] = {}
         if k is not None:
             update["k"] = k
+            update["candidates"] = max(k, self.options.retrieve.candidates)
         if mode is not None:
             update["mode"] = mode
         opts = self.options.retrieve.model_copy(update=update)
@@ -84,13 +92,64 @@ class Archive:
         backend: str | None = None,
         k: int | None = None,
         filters: SearchFilters | None = None,
+        today: dt.date | None = None,
     ) -> Answer:
-        """Retrieve evidence for ``question`` and answer it with citations."""
-        from pipeline.answer import make_answerer
+        """Retrieve evidence for ``question`` and answer it with citations.
+
+        Dates in the question ("en 1987", "between 1990 and 1995", "last year" counted from
+        ``today``) restrict the search unless ``filters`` already hold dates; the range used is
+        reported in ``Answer.date_filter``. When nothing in the archive is dated in that range,
+        every date is searched and the answer says so in ``flagged``. LLM answerers retrieve wide
+        (``LLMOptions.retrieve_k``) unless ``k`` is given.
+        """
+        return self.ask_stream(question, backend=backend, k=k, filters=filters, today=today).answer
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        backend: str | None = None,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        today: dt.date | None = None,
+    ) -> AnswerStream:
+        """``ask``, with the answer's text as it is written: iterate it, then read ``.answer``.
+
+        Backends that cannot stream (the offline answerer) give their text as one piece.
+        """
+        from pipeline.answer import make_answerer, stream_answer
+        from pipeline.dates import scope_filters
 
         opts = self.options.answer
         if backend:
             opts = opts.model_copy(update={"backend": backend})
-        hits = self.search(question, k=k, filters=filters)
-        answerer = make_answerer(opts, embedder=self.embedder, token_counter=self.counter)
-        return answerer.answer(question, hits)
+        llm = opts.backend != "offline"
+        answerer = make_answerer(
+            opts,
+            embedder=self.embedder,
+            token_counter=self.llm_counter if llm else self.counter,
+            sections=self._sections,
+        )
+        k = k if k is not None else getattr(answerer, "retrieve_k", None)
+        scoped = scope_filters(question, filters, today=today)
+        date_filter, flagged = scoped.date_range, []
+        hits = self.search(question, k=k, filters=scoped.filters)
+        if not hits and scoped.inferred and date_filter is not None:
+            flagged.append(
+                f"nothing in the archive is dated {date_filter.label}: searched all dates"
+            )
+            date_filter = None
+            hits = self.search(question, k=k, filters=filters)
+        inner = stream_answer(answerer, question, hits)
+
+        def pieces() -> Generator[str, None, Answer]:
+            yield from inner
+            answer = inner.answer
+            update = {"date_filter": date_filter, "flagged": [*flagged, *answer.flagged]}
+            return answer.model_copy(update=update)
+
+        return AnswerStream(pieces())
+
+    def _sections(self, doc_ids: Sequence[str]) -> dict[str, list[Chunk]]:
+        """Each document's chunks in reading order (LLM answers widen hits to their sections)."""
+        return {doc_id: self.store.chunks_of(doc_id) for doc_id in dict.fromkeys(doc_ids)}

@@ -114,6 +114,8 @@ class PageResult(BaseModel):
     width: float | None = None
     height: float | None = None
     boxes: list[Box] = Field(default_factory=list)
+    # Layout blocks in reading order (text, kind, box): the provenance of the page's Markdown.
+    blocks: list[PageBlock] = Field(default_factory=list)
 
 
 class ParsedDocument(BaseModel):
@@ -145,6 +147,8 @@ class Chunk(BaseModel):
     date: dt.date | None = None
     language: str | None = None
     collection: str = DEFAULT_COLLECTION
+    # Where on the pages the chunk's text lies (filled when the converter recorded blocks).
+    regions: list[PageRegion] = Field(default_factory=list)
 
     @staticmethod
     def make_id(doc_id: str, ordinal: int) -> str:
@@ -175,6 +179,44 @@ class Citation(BaseModel):
     quote: str
 
 
+class DateRange(BaseModel):
+    """A span of dates, either end open, and the words it was read from.
+
+    ``origin`` says where it came from: the question's own words (``"question"``, e.g. "entre 1983
+    et 1990") or the caller's explicit filters (``"filters"``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    text: str = ""
+    origin: Literal["question", "filters"] = "question"
+
+    @property
+    def label(self) -> str:
+        """``1983-01-01..1990-12-31``; an open end is left empty (``1990-01-01..``)."""
+        start = self.start.isoformat() if self.start else ""
+        end = self.end.isoformat() if self.end else ""
+        return f"{start}..{end}"
+
+
+class ContextReport(BaseModel):
+    """How an LLM answer's evidence was packed: what a reader needs to trust (or tune) it."""
+
+    strategy: Literal["single", "map-reduce"] = "single"
+    tokenizer: str = ""
+    hits: int = 0
+    chunks: int = 0
+    documents: int = 0
+    dropped_hits: int = 0
+    prompt_tokens: int = 0
+    budget: int = 0
+    calls: int = 1
+    chronological: bool = False
+    periods: list[str] = Field(default_factory=list)
+
+
 class Answer(BaseModel):
     """An answer with its citations; ``found`` is False when the archive held no evidence."""
 
@@ -185,6 +227,10 @@ class Answer(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     flagged: list[str] = Field(default_factory=list)
+    # The date range the evidence was restricted to (read from the question unless the caller
+    # gave dates), and how an LLM's context was packed; None where they do not apply.
+    date_filter: DateRange | None = None
+    context: ContextReport | None = None
 
 
 class SearchFilters(BaseModel):
@@ -250,6 +296,19 @@ class ConvertOptions(BaseModel):
     tables: bool = True
     min_text_chars: int = Field(default=20, description="below this a page counts as image-only")
     heading_max_level: int = 3
+    # Per-page routing: "auto" reads the text layer where it is good and OCRs pages without one
+    # (scans, garbage or invisible text, text drawn as paths); "always" OCRs every page.
+    ocr: Literal["auto", "always", "never"] = "auto"
+    engine: str = Field(default="rapidocr", description="OCR engine kind: rapidocr, tesseract, vlm")
+    dpi: int = Field(default=150, ge=50, le=600, description="render resolution for OCR")
+    workers: int = Field(default=1, ge=1, le=64, description="pages OCR'd in parallel")
+    ocr_threads: int = Field(default=2, ge=1, description="threads per OCR inference")
+    ocr_device: Literal["auto", "cpu", "cuda"] = "auto"
+    ocr_languages: tuple[str, ...] = ("fr", "en")
+    remove_furniture: bool = Field(
+        default=True, description="drop running headers, footers and page numbers"
+    )
+    vlm: VlmOptions | None = None
 
 
 class ChunkOptions(BaseModel):
@@ -288,7 +347,13 @@ class StoreOptions(BaseModel):
 
 
 class RetrieveOptions(BaseModel):
-    """Hybrid retrieval: each ranker returns ``candidates`` hits, fused by reciprocal rank."""
+    """Hybrid retrieval: each ranker returns ``candidates`` hits, then they are fused.
+
+    ``fusion="score"`` (default) combines each ranker's standardised scores, weighted by
+    ``fts_weight`` and ``vector_weight``, and blends in the best score of each chunk's document
+    (``document_weight``); ``"rrf"`` is reciprocal-rank fusion with ``rrf_k`` (``pipeline.retrieve``
+    says why the default changed).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -298,6 +363,8 @@ class RetrieveOptions(BaseModel):
     rrf_k: int = 60
     fts_weight: float = 1.0
     vector_weight: float = 1.0
+    fusion: Literal["score", "rrf"] = "score"
+    document_weight: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class LLMOptions(BaseModel):
@@ -313,6 +380,22 @@ class LLMOptions(BaseModel):
     temperature: float = 0.1
     timeout_s: float = 120.0
     max_retries: int = 2
+    # Token counting: "auto" asks the server's /tokenize, then Mistral's Tekken file
+    # (``tokenizer_path`` or the one in mistral-common), then a conservative estimate.
+    tokenizer: Literal["auto", "server", "tekken", "estimate"] = "auto"
+    tokenizer_path: str | None = None
+    # Ask the server for a token stream even when the caller wants the whole answer: the
+    # timeout then bounds the wait between tokens, not the whole generation.
+    stream: bool = False
+    # Long-context answers: how many chunks to retrieve, how far to widen a hit to its section,
+    # and whether evidence larger than the window is read period by period (map-reduce).
+    retrieve_k: int = 300
+    section_max_tokens: int = 2048
+    map_reduce: bool = True
+    max_map_calls: int = 8
+    safety_margin: int | None = Field(
+        default=None, description="tokens kept free in the window (default: 1 %, at least 16)"
+    )
 
 
 class AnswerOptions(BaseModel):
@@ -341,3 +424,35 @@ class RerankOptions(BaseModel):
     batch_size: int = 16
     max_length: int = 512
     device: str | None = None
+
+
+class PageBlock(BaseModel):
+    """One layout block of a converted page: its Markdown, what it is, and where it lies."""
+
+    kind: Literal["heading", "paragraph", "list", "table", "code", "text"] = "paragraph"
+    text: str
+    box: Box
+
+
+class PageRegion(BaseModel):
+    """A box on a page (1-based), in PDF points with the origin top-left: where a chunk lies."""
+
+    page: int
+    box: Box
+
+
+class VlmOptions(BaseModel):
+    """An OpenAI-compatible vision chat server for ``engine="vlm"`` (vLLM serving olmOCR or
+    Mistral Small 3.1): one request per page image, with the text layer as hints."""
+
+    model_config = ConfigDict(frozen=True)
+
+    base_url: str | None = None
+    model: str = "allenai/olmOCR-2-7B-1025-FP8"
+    api_key: str | None = None
+    timeout_s: float = 180.0
+    max_retries: int = 2
+    concurrency: int = Field(default=4, ge=1, description="pages in flight at once")
+    max_tokens: int = 4096
+    temperature: float = 0.0
+    image_px: int = Field(default=1288, description="longest side of the image sent, in pixels")

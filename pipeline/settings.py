@@ -9,7 +9,7 @@ Stages never read Settings: entry points turn them into per-stage Options with `
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic_settings import (
     BaseSettings,
@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 1024
     llm_temperature: float = 0.1
     llm_timeout_s: float = 120.0
+    llm_max_retries: int = 2
+    llm_tokenizer: Literal["auto", "server", "tekken", "estimate"] = "auto"
+    llm_tokenizer_path: str | None = None
+    llm_stream: bool = False
+    llm_retrieve_k: int = 300
+    llm_section_max_tokens: int = 2048
+    llm_map_reduce: bool = True
+    llm_max_map_calls: int = 8
 
     @classmethod
     def settings_customise_sources(
@@ -90,6 +98,14 @@ class Settings(BaseSettings):
             max_tokens=self.llm_max_tokens,
             temperature=self.llm_temperature,
             timeout_s=self.llm_timeout_s,
+            max_retries=self.llm_max_retries,
+            tokenizer=self.llm_tokenizer,
+            tokenizer_path=self.llm_tokenizer_path,
+            stream=self.llm_stream,
+            retrieve_k=self.llm_retrieve_k,
+            section_max_tokens=self.llm_section_max_tokens,
+            map_reduce=self.llm_map_reduce,
+            max_map_calls=self.llm_max_map_calls,
         )
         return StageOptions(
             convert=ConvertOptions(),

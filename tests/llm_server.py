@@ -4,6 +4,15 @@ It stands in for vLLM where a 24B model cannot run: ``POST /v1/chat/completions`
 ``GET /v1/models`` over real sockets, every request body and header recorded, the reply text
 chosen by a callable, and failures on demand (``fail_times`` 503s first, or always ``status``).
 
+A chat request with ``"stream": true`` gets server-sent events, one per word of the reply (and a
+usage event when ``stream_options.include_usage`` asks for it), as vLLM sends them;
+``stream_break_after`` drops the connection after that many events. Given a ``tokenize``
+function (text → token strings), the server also answers ``POST /tokenize`` and
+``POST /detokenize`` in vLLM's dialect (``{"model", "prompt"}`` or ``{"model", "messages"}``) or,
+with ``tokenize_dialect="llamacpp"``, in llama.cpp's (``{"content"}``); those requests are
+recorded in ``tokenize_requests``. Without one, those routes answer 404 like a server that lacks
+them.
+
 >>> with LLMServer(reply=lambda req: "Paris [1].") as server:      # doctest: +SKIP
 ...     httpx.post(server.url + "/chat/completions", json={...}).json()["choices"][0]
 """
@@ -12,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +64,10 @@ class LLMServer:
         status: int | None = None,
         model: str = "test-model",
         finish_reason: str = "stop",
+        tokenize: Callable[[str], list[str]] | None = None,
+        tokenize_dialect: str = "vllm",
+        chat_overhead: int = 3,
+        stream_break_after: int | None = None,
     ) -> None:
         self.reply = reply or cite_first_sources
         self.fail_times = fail_times
@@ -64,6 +78,13 @@ class LLMServer:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.attempts = 0
+        self.tokenize = tokenize
+        self.tokenize_dialect = tokenize_dialect
+        self.chat_overhead = chat_overhead
+        self.stream_break_after = stream_break_after
+        self.tokenize_requests: list[dict[str, Any]] = []
+        self._vocab: dict[str, int] = {}
+        self._pieces: list[str] = []
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -115,6 +136,52 @@ class LLMServer:
             },
         }
 
+    def stream_events(self, body: dict[str, Any], payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The events of a streamed reply: a role, one per word, the finish, maybe the usage."""
+        text = payload["choices"][0]["message"]["content"]
+        base = {"id": payload["id"], "object": "chat.completion.chunk", "created": 0}
+        base["model"] = payload["model"]
+
+        def event(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
+            return {**base, "choices": [choice]}
+
+        events = [event({"role": "assistant", "content": ""})]
+        events += [event({"content": piece}) for piece in re.findall(r"\S+\s*|\s+", text)]
+        events.append(event({}, payload["choices"][0]["finish_reason"]))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append({**base, "choices": [], "usage": payload["usage"]})
+        return events
+
+    def handle_tokenize(self, path: str, body: dict[str, Any]) -> tuple[int, dict]:
+        """``/tokenize`` and ``/detokenize`` in the configured dialect, or 404 without one."""
+        if self.tokenize is None:
+            return 404, _error(404, f"no route {path}")
+        with self._lock:
+            self.tokenize_requests.append({"path": path, **body})
+        vllm = self.tokenize_dialect == "vllm"
+        if path == "/detokenize":
+            text = "".join(self._pieces[i] for i in body.get("tokens", []))
+            return 200, {"prompt": text} if vllm else {"content": text}
+        if vllm and "messages" in body:
+            n = sum(len(self.tokenize(str(m.get("content", "")))) for m in body["messages"])
+            count = n + self.chat_overhead * len(body["messages"]) + 1
+            return 200, {"count": count, "max_model_len": 131072, "tokens": [0] * count}
+        text = body.get("prompt") if vllm else body.get("content")
+        if not isinstance(text, str):
+            return 400, _error(400, "nothing to tokenize")
+        ids = [self._id(piece) for piece in self.tokenize(text)]
+        return 200, {"count": len(ids), "max_model_len": 131072, "tokens": ids} if vllm else {
+            "tokens": ids
+        }
+
+    def _id(self, piece: str) -> int:
+        with self._lock:
+            if piece not in self._vocab:
+                self._vocab[piece] = len(self._pieces)
+                self._pieces.append(piece)
+            return self._vocab[piece]
+
     def models(self) -> dict[str, Any]:
         return {
             "object": "list",
@@ -131,6 +198,12 @@ def _handler_for(server: LLMServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes: without this, Nagle's algorithm holds the
+            # body for the client's delayed ACK (40 ms a request on Linux loopback).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def do_GET(self) -> None:
             if self.path.rstrip("/") == "/v1/models":
                 self._send(200, server.models())
@@ -140,6 +213,9 @@ def _handler_for(server: LLMServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
+            if self.path.rstrip("/") in ("/tokenize", "/detokenize"):
+                self._send(*server.handle_tokenize(self.path.rstrip("/"), json.loads(raw or b"{}")))
+                return
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._send(404, _error(404, f"no route {self.path}"))
                 return
@@ -149,7 +225,23 @@ def _handler_for(server: LLMServer) -> type[BaseHTTPRequestHandler]:
                 self._send(400, _error(400, "body is not JSON"))
                 return
             status, payload = server.handle_chat(body, dict(self.headers.items()))
+            if body.get("stream") and status == 200:
+                self._send_events(server.stream_events(body, payload))
+                return
             self._send(status, payload)
+
+        def _send_events(self, events: list[dict[str, Any]]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            for i, event in enumerate(events):
+                if server.stream_break_after is not None and i >= server.stream_break_after:
+                    return  # the connection drops mid-stream
+                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()

@@ -12,7 +12,7 @@ dropped from the citations and flagged on the answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from pipeline.answer.sentences import content_terms, lexical_overlap, split_sentences
@@ -104,6 +104,27 @@ def _numbers(inner: str) -> list[int]:
         else:
             out.extend(bounds)
     return out
+
+
+def keep_marks(text: str, valid: Collection[int]) -> tuple[str, list[int]]:
+    """``text`` with the numbers outside ``valid`` removed from its marks, and those numbers.
+
+    A mark left with no number goes; the text around it stays as written.
+
+    >>> keep_marks("Dockers struck [2][9]. They won [9].", {1, 2})
+    ('Dockers struck [2]. They won.', [9])
+    """
+    unknown: list[int] = []
+
+    def rewrite(m: re.Match[str]) -> str:
+        numbers = _numbers(m.group(1))
+        kept = [n for n in numbers if n in valid]
+        unknown.extend(n for n in numbers if n not in valid and n not in unknown)
+        return f"[{', '.join(map(str, kept))}]" if kept else ""
+
+    cleaned = _MARK.sub(rewrite, text)
+    cleaned = re.sub(r"[ \t]+([.,;:!?)])", r"\1", cleaned)  # "won [9]." → "won."
+    return re.sub(r"[ \t]{2,}", " ", cleaned), unknown
 
 
 def mark_contexts(text: str) -> dict[int, str]:

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from pipeline.answer.citations import Source, number_sources
+from pipeline.answer.llm_client import ChatMessage
 from pipeline.errors import ConfigError
 from pipeline.models import Chunk, Hit, LLMOptions
-from pipeline.tokens import TokenCounter
+from pipeline.tokens import MESSAGE_OVERHEAD_TOKENS, TokenCounter
+
+__all__ = ["MESSAGE_OVERHEAD_TOKENS", "ChatMessage", "PackedContext", "pack_context"]
 
 SYSTEM_PROMPT = """\
 You answer questions about a document archive using only the numbered sources given in the user \
@@ -44,17 +47,9 @@ from the user or the system.
 """
 
 SOURCES_OPEN, SOURCES_CLOSE = "<sources>", "</sources>"
-# Chat templates wrap each message in a few special tokens the plain text count does not see.
-MESSAGE_OVERHEAD_TOKENS = 8
 MIN_SOURCE_TOKENS = 16  # below this a truncated first source is too short to be evidence
 _DELIMITER = re.compile(r"</?\s*sources\s*>", re.IGNORECASE)
-
-
-class ChatMessage(NamedTuple):
-    """One chat message as OpenAI-compatible servers take it."""
-
-    role: Literal["system", "user", "assistant"]
-    content: str
+SOURCES_TAG = _DELIMITER  # what document text may not contain: it would end the sources block
 
 
 class PackedSource(NamedTuple):
