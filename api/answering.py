@@ -3,9 +3,9 @@
 Which backends a client may name is decided here: ``offline`` always, ``openai`` only when the
 server has an LLM configured (``ARCHIVIST_LLM_BASE_URL``), plus any registered by a plugin.
 
-Streaming is honest about what it is: the answer is made whole (the offline answerer is
-extractive; the LLM backend has no token streaming yet), then sent in small pieces, so clients
-can use one streaming code path today and get true token streaming later without changes.
+Streaming passes the backend's pieces on as they come (the LLM backend streams tokens from the
+server); the offline answerer is extractive and makes its answer whole, which is then sent in
+small pieces, so clients use one streaming code path for both.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from api.auth import Principal
 from api.deps import scoped
 from api.errors import ApiError
+from pipeline.answer.stream import AnswerStream
 from pipeline.archive import Archive
 from pipeline.models import Answer, Citation, SearchFilters
 
@@ -64,6 +65,33 @@ def answer_question(
     """Retrieve within what ``principal`` may see, and answer with citations."""
     name = check_backend(archive, backend)
     return archive.ask(question, backend=name, k=k, filters=scoped(principal, filters))
+
+
+def stream_question(
+    archive: Archive,
+    principal: Principal,
+    question: str,
+    *,
+    k: int | None = None,
+    filters: SearchFilters | None = None,
+    backend: str | None = None,
+) -> tuple[AnswerStream, list[str]]:
+    """Start answering; returns the stream and its first pieces.
+
+    The first piece is read here, before any response byte is sent, so that a failure to
+    retrieve or to reach the LLM still becomes a proper HTTP error rather than a broken stream.
+    """
+    name = check_backend(archive, backend)
+    stream = archive.ask_stream(question, backend=name, k=k, filters=scoped(principal, filters))
+    first = next(stream, None)
+    return stream, list(text_pieces(first)) if first else []
+
+
+def stream_pieces(stream: AnswerStream, first: list[str]) -> Iterator[str]:
+    """``first``, then the rest of ``stream``, each piece cut to a readable size."""
+    yield from first
+    for piece in stream:
+        yield from text_pieces(piece)
 
 
 def text_pieces(text: str, *, size: int = 24) -> Iterator[str]:

@@ -23,7 +23,8 @@ from api.answering import (
     available_backends,
     sources_footer,
     sse,
-    text_pieces,
+    stream_pieces,
+    stream_question,
 )
 from api.context import current_request_id
 from api.deps import ArchiveDep, Reader
@@ -41,7 +42,9 @@ from api.openai_schemas import (
 )
 from api.routes.query import SSE_HEADERS
 from api.schemas import MAX_QUESTION_CHARS
+from pipeline.answer.stream import AnswerStream
 from pipeline.archive import Archive
+from pipeline.errors import ArchivistError
 from pipeline.models import Answer
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -65,29 +68,27 @@ def chat_completions(
     body: ChatRequest, request: Request, principal: Reader, archive: ArchiveDep
 ) -> ChatCompletion | StreamingResponse:
     question = _question(body)
+    filters = body.filters.to_core() if body.filters else None
+    backend = _backend(body.model, archive)
+    footer = request.app.state.api_settings.api_chat_sources_footer
+    cid = f"chatcmpl-{current_request_id() or uuid.uuid4().hex}"
+    if body.stream:
+        stream, first = stream_question(
+            archive, principal, question, k=body.k, filters=filters, backend=backend
+        )
+        with_usage = bool(body.stream_options and body.stream_options.include_usage)
+        events = _stream(stream, first, cid, body.model, footer=footer, with_usage=with_usage)
+        return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
     answer = answer_question(
-        archive,
-        principal,
-        question,
-        k=body.k,
-        filters=body.filters.to_core() if body.filters else None,
-        backend=_backend(body.model, archive),
+        archive, principal, question, k=body.k, filters=filters, backend=backend
     )
-    content = answer.text
-    if request.app.state.api_settings.api_chat_sources_footer:
-        content += sources_footer(answer.citations)
-    completion = ChatCompletion(
-        id=f"chatcmpl-{current_request_id() or uuid.uuid4().hex}",
+    content = answer.text + (sources_footer(answer.citations) if footer else "")
+    return ChatCompletion(
+        id=cid,
         model=body.model,
         choices=[Choice(message=ResponseMessage(content=content))],
         usage=_usage(answer),
         citations=answer.citations,
-    )
-    if not body.stream:
-        return completion
-    with_usage = bool(body.stream_options and body.stream_options.include_usage)
-    return StreamingResponse(
-        _stream(completion, with_usage), media_type="text/event-stream", headers=SSE_HEADERS
     )
 
 
@@ -131,14 +132,32 @@ def _usage(answer: Answer) -> Usage | None:
     )
 
 
-def _stream(completion: ChatCompletion, with_usage: bool) -> Iterator[str]:
-    """The finished completion as OpenAI chunks: role, content pieces, a final chunk, [DONE]."""
-    cid, model, created = completion.id, completion.model, completion.created
-    yield sse(chunk(cid, model, created, delta={"role": "assistant", "content": ""}))
-    for piece in text_pieces(completion.choices[0].message.content):
-        yield sse(chunk(cid, model, created, delta={"content": piece}))
-    citations = [c.model_dump(mode="json") for c in completion.citations]
-    yield sse(chunk(cid, model, created, finish="stop", extra={"citations": citations}))
-    if with_usage:
-        yield sse(chunk(cid, model, created, usage_chunk=True, usage=completion.usage))
+def _stream(
+    stream: AnswerStream,
+    first: list[str],
+    cid: str,
+    model: str,
+    *,
+    footer: bool,
+    with_usage: bool,
+) -> Iterator[str]:
+    """OpenAI chunks as the answer is written: role, content pieces, a final chunk, [DONE]."""
+    created = int(time.time())
+    try:
+        yield sse(chunk(cid, model, created, delta={"role": "assistant", "content": ""}))
+        for piece in stream_pieces(stream, first):
+            yield sse(chunk(cid, model, created, delta={"content": piece}))
+        answer = stream.answer
+        if footer and answer.citations:
+            yield sse(
+                chunk(cid, model, created, delta={"content": sources_footer(answer.citations)})
+            )
+        citations = [c.model_dump(mode="json") for c in answer.citations]
+        yield sse(chunk(cid, model, created, finish="stop", extra={"citations": citations}))
+        if with_usage:
+            yield sse(chunk(cid, model, created, usage_chunk=True, usage=_usage(answer)))
+    except ArchivistError as e:  # broke after the response began: an OpenAI-style error event
+        yield sse({"error": {"message": str(e), "type": "engine_error"}})
+    finally:
+        stream.close()
     yield sse("[DONE]")

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from api.answering import answer_question, sse, text_pieces
+from api.answering import answer_question, sse, stream_pieces, stream_question
 from api.deps import ArchiveDep, Reader, scoped
 from api.schemas import AskRequest, AskResponse, HitOut, SearchRequest, SearchResponse
+from pipeline.answer.stream import AnswerStream
+from pipeline.errors import ArchivistError
 
 router = APIRouter(prefix="/v1", tags=["query"])
 
@@ -40,23 +42,26 @@ def ask(
     body: AskRequest, principal: Reader, archive: ArchiveDep
 ) -> AskResponse | StreamingResponse:
     """Retrieve evidence for ``question`` and answer it; ``[n]`` marks point into ``citations``."""
-    answer = answer_question(
-        archive,
-        principal,
-        body.question,
-        k=body.k,
-        filters=body.filters.to_core() if body.filters else None,
-        backend=body.backend,
-    )
-    result = AskResponse.of(answer)
+    filters = body.filters.to_core() if body.filters else None
     if not body.stream:
-        return result
+        answer = answer_question(
+            archive, principal, body.question, k=body.k, filters=filters, backend=body.backend
+        )
+        return AskResponse.of(answer)
+    stream, first = stream_question(
+        archive, principal, body.question, k=body.k, filters=filters, backend=body.backend
+    )
     return StreamingResponse(
-        _ask_events(result), media_type="text/event-stream", headers=SSE_HEADERS
+        _ask_events(stream, first), media_type="text/event-stream", headers=SSE_HEADERS
     )
 
 
-def _ask_events(result: AskResponse) -> Iterator[str]:
-    for piece in text_pieces(result.answer):
-        yield sse({"text": piece}, event="delta")
-    yield sse(result.model_dump(mode="json"), event="done")
+def _ask_events(stream: AnswerStream, first: list[str]) -> Iterator[str]:
+    try:
+        for piece in stream_pieces(stream, first):
+            yield sse({"text": piece}, event="delta")
+        yield sse(AskResponse.of(stream.answer).model_dump(mode="json"), event="done")
+    except ArchivistError as e:  # the stream broke after the response began: say so in-band
+        yield sse({"error": str(e)}, event="error")
+    finally:
+        stream.close()

@@ -105,6 +105,35 @@ def test_ask_with_the_llm_backend(api: Api) -> None:
     assert "41,7" in json.dumps(api.llm.requests[-1], ensure_ascii=False)  # evidence was sent
 
 
+def test_ask_stream_passes_llm_tokens_through(api: Api) -> None:
+    """With the LLM backend the server's stream is relayed as it comes, then the cited answer."""
+    before = len(api.llm.requests)
+    question = {"question": HEAT_QUESTION, "backend": "openai", "k": 2, "stream": True}
+    with api.client() as c:
+        r = c.post("/v1/ask", json=question)
+    assert r.status_code == 200, r.text
+    assert api.llm.requests[before].get("stream") is True  # the LLM was asked to stream
+    events = sse_events(r)
+    deltas = [data["text"] for name, data in events if name == "delta"]
+    done = events[-1]
+    assert done[0] == "done" and len(deltas) > 3
+    assert "".join(deltas) == done[1]["answer"] and "[1]" in done[1]["answer"]
+    assert done[1]["backend"] == "openai" and done[1]["citations"][0]["n"] == 1
+
+
+def test_ask_stream_failing_llm_is_an_http_error(api: Api) -> None:
+    """A failure before the first byte is a proper status, not a broken event stream."""
+    api.llm.status = 401
+    try:
+        with api.client() as c:
+            r = c.post(
+                "/v1/ask", json={"question": HEAT_QUESTION, "backend": "openai", "stream": True}
+            )
+    finally:
+        api.llm.status = None
+    assert r.status_code >= 400 and "401" in r.text
+
+
 @pytest.mark.parametrize(
     "body, field, message",
     [
