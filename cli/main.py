@@ -98,7 +98,7 @@ def convert(
     ocr: OcrOpt = "auto",
     engine: EngineOpt = "rapidocr",
     dpi: DpiOpt = 150,
-    workers: WorkersOpt = 1,
+    workers: WorkersOpt = 2,
     vlm_url: VlmUrlOpt = None,
     vlm_model: VlmModelOpt = None,
     sidecar: Annotated[
@@ -191,6 +191,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 
 # Sub-commands that live in their own modules register themselves on ``app`` when imported:
 # one import line per module, in this block.
+import cli.evals  # noqa: E402,F401  (archivist eval retrieval|answers|history)
 import cli.flows  # noqa: E402,F401  (archivist sync|watch|deploy)
 import cli.serve  # noqa: E402,F401  (archivist serve, archivist api-key)
 

@@ -1,0 +1,135 @@
+"""Second-stage reranking: a cross-encoder reads the question and each candidate passage together.
+
+Bi-encoders (the embedder) and BM25 score a passage without looking at the question and the
+passage at once; a cross-encoder does, and reorders the top candidates of hybrid retrieval more
+precisely, at the price of one model call per (question, passage) pair. It only reorders the first
+``RerankOptions.depth`` hits; the rest keep their fused order behind them.
+
+Backends are chosen by ``RerankOptions.kind``:
+
+- ``cross-encoder``: any sentence-transformers ``CrossEncoder`` by name or local path
+  (``RerankOptions.model``; multilingual MiniLM trained on mMARCO by default). No PyPI package ships
+  cross-encoder weights, so the model must be in the local Hugging Face cache or a folder;
+  otherwise loading fails with ``EngineError`` naming the model (the hub is never reached when
+  ``HF_HUB_OFFLINE=1``).
+
+>>> reranker = make_reranker(RerankOptions(model="/models/mmarco-mMiniLMv2"))   # doctest: +SKIP
+>>> [h.chunk.chunk_id for h in reranker.rerank("grève des dockers", hits)][:1]   # doctest: +SKIP
+['9f2c...-00003']
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from pipeline.errors import ConfigError, EngineError
+from pipeline.models import Hit, RerankOptions
+
+log = logging.getLogger(__name__)
+
+
+class Reranker(Protocol):
+    """Reorders hits for a question; ``depth`` is how many of the first hits it reads."""
+
+    name: str
+    depth: int
+
+    def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]: ...
+
+
+def passage_text(hit: Hit) -> str:
+    """What the reranker reads for a hit: its title and heading path, then its text."""
+    from pipeline.chunk import context_header
+
+    header = context_header(hit.chunk)
+    return f"{header}\n{hit.chunk.text}" if header else hit.chunk.text
+
+
+def rerank_by_scores(hits: Sequence[Hit], scores: Sequence[float]) -> list[Hit]:
+    """The first ``len(scores)`` hits sorted by score (stable), each with its new score, then the
+    rest in their order.
+
+    >>> from pipeline.models import Chunk
+    >>> hs = [Hit(chunk=Chunk(chunk_id=c, doc_id="d", ordinal=0, text=c), score=0.1) for c in "abc"]
+    >>> [h.chunk.chunk_id for h in rerank_by_scores(hs, [0.2, 0.9])]
+    ['b', 'a', 'c']
+    """
+    head = [
+        hit.model_copy(update={"score": float(s)})
+        for hit, s in zip(hits[: len(scores)], scores, strict=True)
+    ]
+    order = sorted(range(len(head)), key=lambda i: -head[i].score)
+    return [head[i] for i in order] + list(hits[len(scores) :])
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers cross-encoder; one relevance logit per (question, passage)."""
+
+    def __init__(self, opts: RerankOptions) -> None:
+        if not opts.model:
+            raise ConfigError("kind 'cross-encoder' needs RerankOptions.model (a name or a path)")
+        try:
+            from sentence_transformers import CrossEncoder
+        except ImportError as e:
+            raise ConfigError(
+                "the cross-encoder reranker needs sentence-transformers: "
+                "pip install 'archivist[st]'"
+            ) from e
+        try:
+            self._model = CrossEncoder(
+                opts.model, device=opts.device, max_length=opts.max_length, num_labels=1
+            )
+        except (OSError, ValueError) as e:
+            raise EngineError(
+                f"cannot load cross-encoder {opts.model!r}: {e}. Its weights must be in the local "
+                "Hugging Face cache or a folder (no PyPI package ships a cross-encoder)."
+            ) from e
+        self.name = f"cross-encoder:{opts.model}"
+        self.depth = opts.depth
+        self._batch = opts.batch_size
+        self._lock = threading.Lock()
+
+    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
+        """Relevance scores of ``passages`` for ``query`` (higher is more relevant)."""
+        if not passages:
+            return np.zeros(0, dtype=np.float32)
+        pairs = [(query, p) for p in passages]
+        with self._lock:
+            scores = self._model.predict(pairs, batch_size=self._batch, show_progress_bar=False)
+        return np.asarray(scores, dtype=np.float32).reshape(len(pairs), -1)[:, -1]
+
+    def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
+        head = hits[: self.depth]
+        scores = self.score(query, [passage_text(h) for h in head])
+        return rerank_by_scores(hits, scores.tolist())
+
+
+RERANKERS: dict[str, Callable[[RerankOptions], Reranker]] = {
+    "cross-encoder": CrossEncoderReranker,
+}
+
+
+def register_reranker(kind: str, factory: Callable[[RerankOptions], Reranker]) -> None:
+    """Add a backend under ``kind`` (plugins, tests)."""
+    RERANKERS[kind] = factory
+
+
+def make_reranker(opts: RerankOptions) -> Reranker:
+    """The reranker for ``opts``, loaded once per process and options."""
+    if opts.kind not in RERANKERS:
+        raise ConfigError(
+            f"unknown reranker kind {opts.kind!r}; valid: {', '.join(sorted(RERANKERS))}"
+        )
+    return _cached(opts)
+
+
+@functools.cache
+def _cached(opts: RerankOptions) -> Reranker:
+    log.info("loading reranker %s %s", opts.kind, opts.model)
+    return RERANKERS[opts.kind](opts)
