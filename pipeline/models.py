@@ -346,6 +346,11 @@ class StoreOptions(BaseModel):
     fts_languages: tuple[str, ...] = ("French", "English")
     fts_stem: bool = True
     reindex_after_rows: int = 2000
+    compact_every_writes: int = Field(
+        default=200,
+        description="compact both tables after this many document writes (each write adds "
+        "fragments; thousands of tiny ones slow every later write and query)",
+    )
 
 
 class RetrieveOptions(BaseModel):

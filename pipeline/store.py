@@ -117,6 +117,7 @@ class LanceChunkStore:
         import lancedb
 
         self.opts = opts
+        self._writes = 0
         self.embedder = embedder
         self.dim = dim
         self.languages = tuple(opts.fts_languages)
@@ -202,6 +203,15 @@ class LanceChunkStore:
         ).when_matched_update_all().when_not_matched_insert_all().execute(
             pa.Table.from_pylist([row], schema=self.documents.schema)
         )
+        self._writes += 1
+        if self.opts.compact_every_writes and self._writes % self.opts.compact_every_writes == 0:
+            self.compact()
+
+    def compact(self) -> None:
+        """Merge the small fragments that one-document writes leave (and fold new rows into the
+        full-text indexes), so that ingest and search stay fast as the tables grow."""
+        self.chunks.optimize()
+        self.documents.optimize()
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and its chunks (chunks first: no orphan is ever searchable)."""

@@ -107,3 +107,20 @@ def test_rrf_prefers_agreement() -> None:
     assert fused[0][2] == [2, 1]
     assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
     assert fused[2][2] == [1, None]
+
+
+def test_writes_are_compacted_periodically(tmp_path: Path) -> None:
+    def fragments(s: LanceChunkStore) -> int:
+        return int(s.chunks.stats()["fragment_stats"]["num_fragments"])
+
+    opts = StoreOptions(uri=str(tmp_path / "idx"), compact_every_writes=4)
+    s = LanceChunkStore(opts, embedder="toy", dim=4)
+    for n in range(3):
+        doc_id = f"{n}" * 64
+        record = DocumentRecord(doc_id=doc_id, uri=f"/x/{n}.pdf", chunks=1)
+        s.write_document(record, [_chunk(doc_id, 0, f"text {n}")], np.stack([_vec(1.0)]))
+    assert fragments(s) == 3  # one per write, not yet compacted
+    doc_id = "9" * 64
+    record = DocumentRecord(doc_id=doc_id, uri="/x/9.pdf", chunks=1)
+    s.write_document(record, [_chunk(doc_id, 0, "text 9")], np.stack([_vec(1.0)]))
+    assert fragments(s) == 1 and s.chunks.count_rows() == 4
