@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from pipeline.convert.common import CONVERTER_VERSION
-from pipeline.convert.pdf import convert_pdf
+from pipeline.convert.pdf import PageProgress, convert_pdf
 from pipeline.convert.text import convert_text
+from pipeline.dates import fill_document_date
 from pipeline.errors import DocumentLoadError
 from pipeline.models import ConvertOptions, ParsedDocument, SourceDocument
 
@@ -21,6 +22,7 @@ __all__ = [
     "CONVERTERS",
     "CONVERTER_VERSION",
     "Converter",
+    "PageProgress",
     "convert_document",
     "convert_pdf",
     "convert_text",
@@ -62,7 +64,12 @@ def sniff_media_type(src: SourceDocument) -> str:
     return _EXTENSIONS.get(suffix, UNKNOWN)
 
 
-def convert_document(src: SourceDocument, opts: ConvertOptions | None = None) -> ParsedDocument:
+def convert_document(
+    src: SourceDocument,
+    opts: ConvertOptions | None = None,
+    *,
+    on_page: PageProgress | None = None,
+) -> ParsedDocument:
     """Convert one document with the converter for its media type.
 
     >>> doc = convert_document(SourceDocument(uri="mem://a.txt", data=b"Hello world."))
@@ -80,4 +87,6 @@ def convert_document(src: SourceDocument, opts: ConvertOptions | None = None) ->
         raise DocumentLoadError(
             f"{src.name}: unsupported media type {media_type!r} (supported: {supported})"
         )
-    return converter(src, opts)
+    if converter is convert_pdf and on_page is not None:  # the one converter with many pages
+        return fill_document_date(convert_pdf(src, opts, on_page=on_page))
+    return fill_document_date(converter(src, opts))

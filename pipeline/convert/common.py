@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from pipeline.lang import detect_language
 from pipeline.models import DocumentStatus, PageResult, SourceDocument, SourceMetadata
 
-CONVERTER_VERSION = "archivist-convert/0.1"
+CONVERTER_VERSION = "archivist-convert/0.2"
 
 # Presentation forms some fonts map their ligature glyphs to; NFC leaves them alone and NFKC
 # would also rewrite superscripts, fractions and the like, so only these are expanded.
@@ -39,6 +39,30 @@ _DATE = re.compile(r"^\s*(\d{4})(?:[-/.]?(\d{1,2})(?:[-/.]?(\d{1,2}))?)?")
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
+# Spacing accents that TeX and old producers draw as separate glyphs before the letter they
+# sit on ("J´an Min´aˇc"): each becomes the combining accent after that letter ("Ján Mináč").
+_SPACING_ACCENTS = {
+    "\u00b4": "\u0301",  # acute
+    "\u02c7": "\u030c",  # caron
+    "\u00a8": "\u0308",  # diaeresis
+    "\u02dc": "\u0303",  # tilde
+    "\u02c6": "\u0302",  # circumflex
+    "\u02d8": "\u0306",  # breve
+    "\u02d9": "\u0307",  # dot above
+    "\u02da": "\u030a",  # ring above
+    "\u02dd": "\u030b",  # double acute
+    "\u02cb": "\u0300",  # grave
+    "\u00af": "\u0304",  # macron
+}
+_ACCENT_BEFORE = re.compile("([" + "".join(_SPACING_ACCENTS) + r"])\s?([^\W\d_])")
+
+
+def _attach_accent(match: re.Match[str]) -> str:
+    # Only where the pair is a real letter ("é", "č"): "don´t" keeps its odd apostrophe.
+    combined = unicodedata.normalize("NFC", match.group(2) + _SPACING_ACCENTS[match.group(1)])
+    return combined if len(combined) == 1 else match.group(0)
+
+
 def normalize_text(text: str, *, collapse_spaces: bool = True) -> str:
     """NFC, ligatures expanded, control characters dropped, runs of spaces collapsed.
 
@@ -47,7 +71,8 @@ def normalize_text(text: str, *, collapse_spaces: bool = True) -> str:
     >>> normalize_text("e\u0301tude  de\ufb01nitive")
     'étude definitive'
     """
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", text.translate(_LIGATURES)))
+    text = _ACCENT_BEFORE.sub(_attach_accent, text.translate(_LIGATURES))
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
     return _SPACES.sub(" ", text) if collapse_spaces else text
 
 

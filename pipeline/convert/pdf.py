@@ -1,16 +1,19 @@
-"""PDF → Markdown from the text layer, page by page, with our own layout rules.
+"""PDF → Markdown, page by page: the text layer where it is good, OCR where it is not.
 
-Two passes over the pages: the first reads lines and tables and sorts out pages that have no
-text layer; the second, once the document's body font size is known, decides headings and writes
-each page's Markdown. A page that fails is recorded and skipped; only input that is unusable as a
-whole (empty, not a PDF, corrupt, encrypted) raises ``DocumentLoadError``.
+Two passes over the pages. The first reads each page's text layer and routes the page (see
+``pipeline.convert.route``): text, OCR (queued, so pages stream through a bounded pool), or
+blank. The second, once every page is read, removes running headers and footers (which needs the
+whole document), finds tables, orders blocks, decides headings from the document's body size and
+writes each page's Markdown with its blocks' boxes. A page that fails is recorded and skipped;
+only input that is unusable as a whole (empty, not a PDF, corrupt, encrypted) raises
+``DocumentLoadError``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import pymupdf
@@ -20,32 +23,43 @@ from pipeline.convert.common import (
     document_status,
     finish_metadata,
     join_pages,
-    parse_date,
 )
-from pipeline.convert.pdf_layout import Block, font_style, layout_page, render_markdown
-from pipeline.convert.pdf_lines import TEXT_FLAGS, TextLine, extract_lines
+from pipeline.convert.furniture import PageLines, remove_furniture
+from pipeline.convert.pdf_grid import find_text_tables
+from pipeline.convert.pdf_layout import Block, TableFinder, font_style, layout_page
+from pipeline.convert.pdf_lines import TEXT_FLAGS, TextLine, read_text_layer
+from pipeline.convert.pdf_ocr import OcrQueue, confidence, ocr_lines, render_page
+from pipeline.convert.pdf_open import is_truncated, open_pdf, pdf_bytes, pdf_metadata
+from pipeline.convert.pdf_render import block_box, join_rendered, render_blocks
 from pipeline.convert.pdf_tables import TableBlock, find_tables
-from pipeline.errors import DocumentLoadError
+from pipeline.convert.route import Route, route_page
+from pipeline.errors import ArchivistError, DocumentLoadError
 from pipeline.models import (
+    Box,
     ConvertOptions,
+    PageBlock,
+    PageMethod,
     PageResult,
+    PageStatus,
     ParsedDocument,
     SourceDocument,
-    SourceMetadata,
     StageError,
 )
+from pipeline.ocr.base import OcrResult
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/pdf"
 _STAGE = "convert"
-_IMAGE_COVER = 0.3  # images over this share of the page, with no text, make a scanned page
-_JUNK_TITLES = ("untitled", "microsoft word", "powerpoint presentation")
+_OCR_HEADING_RATIO = 1.5
+
+PageProgress = Callable[[int, int], None]  # (pages read, page count)
+_Pending = tuple["Future[OcrResult]", tuple[float, float], int]  # result, origin, dpi
 
 
 @dataclass(slots=True)
 class _PageScan:
-    """What the first pass learned about one page."""
+    """What the first pass learned about one page (``result`` set once the page is settled)."""
 
     number: int
     width: float
@@ -53,115 +67,100 @@ class _PageScan:
     lines: list[TextLine] = field(default_factory=list)
     tables: list[TableBlock] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
-    result: PageResult | None = None  # set when the page is settled (no text, or failed)
+    method: PageMethod = "text"
+    reason: str | None = None
+    rotation: int = 0
+    frame: tuple[float, float] = (0.0, 0.0)  # width and height of the upright page, in points
+    pending: list[_Pending] = field(default_factory=list)
+    fallback: list[TextLine] = field(default_factory=list)
+    markdown: str | None = None
+    confidence: float | None = None
+    result: PageResult | None = None
 
 
-def _pdf_bytes(src: SourceDocument) -> bytes:
-    data = src.read_bytes()
-    if not data:
-        raise DocumentLoadError(f"{src.name}: empty file (0 bytes)")
-    # The spec allows junk before the header; readers look within the first kilobyte.
-    if b"%PDF-" not in data[:1024]:
-        raise DocumentLoadError(f"{src.name}: not a PDF (the file does not start with %PDF-)")
-    return data
+def _settled(scan: _PageScan, status: PageStatus, reason: str, method: PageMethod = "none") -> None:
+    scan.result = PageResult(
+        page=scan.number,
+        method=method,
+        status=status,
+        reason=reason,
+        rotation=scan.rotation,
+        width=scan.width,
+        height=scan.height,
+    )
 
 
-def _is_truncated(data: bytes) -> bool:
-    """A PDF ends with ``%%EOF``; a file cut short (a failed upload, a full disk) has lost it."""
-    return b"%%EOF" not in data[-2048:]
-
-
-def _open_stream(data: bytes, name: str) -> pymupdf.Document:
-    try:
-        return pymupdf.open(stream=data, filetype="pdf")
-    except Exception as e:  # MuPDF raises several types for the same "cannot parse" cause
-        error = e
-    # MuPDF repairs a truncated file unless the cut falls inside an object: cut back to the
-    # last complete object and let it rebuild the cross-reference table from there.
-    end = data.rfind(b"endobj")
-    if _is_truncated(data) and end > 0:
-        try:
-            return pymupdf.open(stream=data[: end + 6] + b"\n", filetype="pdf")
-        except Exception:
-            pass
-        raise DocumentLoadError(f"{name}: truncated PDF that cannot be opened ({error})") from error
-    raise DocumentLoadError(f"{name}: corrupt or unreadable PDF ({error})") from error
-
-
-@contextmanager
-def _open_pdf(data: bytes, name: str) -> Iterator[pymupdf.Document]:
-    with _open_stream(data, name) as doc:
-        if doc.needs_pass:
-            raise DocumentLoadError(f"{name}: encrypted PDF: a password is required")
-        if doc.page_count == 0:
-            raise DocumentLoadError(f"{name}: corrupt or truncated PDF: no pages could be read")
-        yield doc
-
-
-def _pdf_metadata(doc: pymupdf.Document) -> SourceMetadata:
-    """Title and creation date from the document information dictionary, when plausible."""
-    info = doc.metadata or {}
-    title = " ".join((info.get("title") or "").split())
-    lowered = title.lower()
-    junk = lowered.startswith(_JUNK_TITLES) or lowered.endswith((".doc", ".docx", ".pdf", ".tex"))
-    raw_date = (info.get("creationDate") or "").removeprefix("D:")
-    return SourceMetadata(title=title if title and not junk else None, date=parse_date(raw_date))
-
-
-def _image_cover(page: pymupdf.Page) -> float:
-    """The share of the page that images cover (summed over images, capped at 1)."""
-    visible = page.rect * page.derotation_matrix  # image boxes ignore /Rotate, like text
-    area = visible.width * visible.height
-    covered = 0.0
-    for info in page.get_image_info():
-        box = pymupdf.Rect(info["bbox"]) & visible
-        covered += 0.0 if box.is_empty else box.width * box.height
-    return min(covered / area, 1.0) if area else 0.0
-
-
-def _settle_textless(scan: _PageScan, page: pymupdf.Page, chars: int, opts: ConvertOptions) -> None:
-    """Mark a page with (almost) no text as needing OCR when images fill it, else as empty."""
-    if chars >= opts.min_text_chars:
+def _queue_ocr(
+    scan: _PageScan, page: pymupdf.Page, route: Route, opts: ConvertOptions, queue: OcrQueue
+) -> None:
+    """Render the page (or its pictures) and queue it for OCR; the text layer is the fallback."""
+    if route.method == "ocr":
+        hint = "\n".join(line.text for line in scan.lines)
+        scan.fallback, scan.lines = scan.lines, []
+        scan.method = "vlm" if opts.engine == "vlm" else "ocr"
+        scan.rotation = 0
+        image = render_page(page, opts.dpi, hint=hint)
+        scan.frame = (image.width * 72 / image.dpi, image.height * 72 / image.dpi)
+        scan.pending.append((queue.submit(image), (0.0, 0.0), image.dpi))
         return
-    n = scan.number
-    if _image_cover(page) >= _IMAGE_COVER:
-        scan.result = PageResult(
-            page=n,
-            method="none",
-            status="needs_ocr",
-            reason="image-only page: needs OCR",
-            width=scan.width,
-            height=scan.height,
-        )
-    elif chars == 0:
-        scan.result = PageResult(
-            page=n,
-            method="none",
-            status="empty",
-            reason="blank page: no text or images",
-            width=scan.width,
-            height=scan.height,
-        )
+    for region in route.regions:
+        image = render_page(page, opts.dpi, clip=region)
+        scan.pending.append((queue.submit(image), (region.x0, region.y0), image.dpi))
 
 
-def _scan_page(page: pymupdf.Page, opts: ConvertOptions, errors: list[StageError]) -> _PageScan:
+def _route(
+    scan: _PageScan, page: pymupdf.Page, route: Route, opts: ConvertOptions, queue: OcrQueue
+) -> None:
+    if route.method == "empty":
+        _settled(scan, "empty", route.reason)
+        return
+    wants_ocr = route.method == "ocr" or (
+        route.regions and opts.engine != "vlm" and page.rotation == 0
+    )
+    if not wants_ocr or opts.ocr == "never":
+        if route.method == "ocr" and sum(len(ln.text) for ln in scan.lines) < opts.min_text_chars:
+            _settled(scan, "needs_ocr", "image-only page: needs OCR")
+        return
+    try:
+        _queue_ocr(scan, page, route, opts, queue)
+    except ArchivistError as e:  # no engine here (not installed, no server configured)
+        scan.pending.clear()
+        if scan.fallback:
+            scan.lines, scan.method = scan.fallback, "text"
+        elif route.method == "ocr":
+            _settled(scan, "needs_ocr", f"needs OCR: {e}")
+        raise
+
+
+def _scan_page(
+    page: pymupdf.Page, opts: ConvertOptions, errors: list[StageError], queue: OcrQueue
+) -> _PageScan:
     n = page.number + 1
     scan = _PageScan(n, page.rect.width, page.rect.height)
     textpage = page.get_textpage(flags=TEXT_FLAGS)  # one extraction serves lines and tables
-    scan.lines = extract_lines(page, textpage)
-    _settle_textless(scan, page, sum(len(line.text) for line in scan.lines), opts)
+    layer = read_text_layer(page, textpage)
+    scan.lines, scan.rotation = layer.lines, layer.rotation
+    unrotated = page.rect * page.derotation_matrix  # the frame text coordinates live in
+    scan.frame = (unrotated.width, unrotated.height)
+    if layer.rotation in (90, 270):
+        scan.frame = (unrotated.height, unrotated.width)
+    route = route_page(page, layer, opts)
+    scan.reason = route.reason
+    try:
+        _route(scan, page, route, opts, queue)
+    except ArchivistError as e:
+        errors.append(StageError(stage="ocr", page=n, message=str(e)))
     if scan.result is not None:
-        if scan.result.status == "needs_ocr":
+        if scan.result.status == "needs_ocr" and opts.ocr == "never":
             message = f"page {n} has no text layer (image-only); OCR not enabled"
             errors.append(StageError(stage=_STAGE, page=n, message=message))
         return scan
-    if opts.tables:
+    if opts.tables and scan.method == "text" and scan.lines:
         try:
             boxes = [(ln.x0, ln.y0, ln.x1, ln.y1) for ln in scan.lines]
             scan.tables = find_tables(page, textpage, boxes)
         except Exception as e:  # table finding is a heuristic: losing it must not lose the page
             errors.append(StageError(stage=_STAGE, page=n, message=f"table detection failed: {e}"))
-    scan.blocks = layout_page(scan.lines, scan.tables)
     return scan
 
 
@@ -176,36 +175,169 @@ def _failed(
     )
 
 
+def _apply_ocr(scan: _PageScan, opts: ConvertOptions, errors: list[StageError]) -> None:
+    """Wait for the page's OCR and take its lines (or a VLM's Markdown)."""
+    results: list[OcrResult] = []
+    try:
+        for future, origin, dpi in scan.pending:
+            result = future.result()
+            results.append(result)
+            if result.markdown is not None:
+                scan.markdown = result.markdown
+            elif scan.method != "text":
+                scan.lines = ocr_lines(result, dpi)
+            else:  # a picture on a text page: only what is read with confidence
+                scan.lines += [ln for ln in ocr_lines(result, dpi, origin, min_confidence=0.85)]
+            if scan.method != "text":
+                scan.rotation = result.rotation
+                scale = 72 / dpi
+                scan.frame = (result.width * scale, result.height * scale)
+    except ArchivistError as e:
+        message = f"OCR failed: {e}"
+        errors.append(StageError(stage="ocr", page=scan.number, message=message))
+        if scan.method == "text" or scan.fallback:
+            scan.lines = scan.lines if scan.method == "text" else scan.fallback
+            scan.method = "text"
+            return
+        _settled(scan, "failed", message)
+        return
+    finally:
+        scan.pending = []
+    scan.confidence = confidence(results)
+    if scan.method != "text" and not scan.lines and not (scan.markdown or "").strip():
+        _settled(scan, "empty", "blank page: OCR found no text", scan.method)
+
+
 def _scan_all(
-    doc: pymupdf.Document, opts: ConvertOptions, errors: list[StageError]
+    doc: pymupdf.Document,
+    opts: ConvertOptions,
+    errors: list[StageError],
+    on_page: PageProgress | None = None,
 ) -> list[_PageScan]:
-    scans = []
-    for index in range(doc.page_count):
-        try:
-            page = doc.load_page(index)
-            scans.append(_scan_page(page, opts, errors))
-        except Exception as e:  # one bad page makes the document partial, not lost
-            scan = _PageScan(index + 1, 0.0, 0.0)
-            scan.result = _failed(index + 1, 0.0, 0.0, e, errors)
+    """Read every page; OCR results are taken as they finish, oldest first, so at most the
+    queue's few rendered images are held at any time, whatever the page count."""
+    scans: list[_PageScan] = []
+    waiting: list[_PageScan] = []
+    done = 0
+
+    def settle(scan: _PageScan) -> None:
+        nonlocal done
+        if scan.pending:
+            _apply_ocr(scan, opts, errors)
+        done += 1
+        if on_page is not None:
+            on_page(done, doc.page_count)
+
+    with OcrQueue(opts) as queue:
+        for index in range(doc.page_count):
+            try:
+                page = doc.load_page(index)
+                scan = _scan_page(page, opts, errors, queue)
+            except Exception as e:  # one bad page makes the document partial, not lost
+                scan = _PageScan(index + 1, 0.0, 0.0)
+                scan.result = _failed(index + 1, 0.0, 0.0, e, errors)
             scans.append(scan)
+            waiting.append(scan)
+            while waiting and all(f.done() for f, _, _ in waiting[0].pending):
+                settle(waiting.pop(0))
+        for scan in waiting:
+            settle(scan)
     return scans
+
+
+def _tables(scan: _PageScan, opts: ConvertOptions, errors: list[StageError]) -> list[TableBlock]:
+    """Ruled tables; a table of aligned text that covers one (its header rows above a rule
+    grid, as in booktabs tables) takes its place. Other text tables are found per column."""
+    if not opts.tables:
+        return []
+    tables = list(scan.tables)
+    if not tables:
+        return tables
+    try:
+        found = find_text_tables(scan.lines)
+    except Exception as e:
+        message = f"table detection failed: {e}"
+        errors.append(StageError(stage=_STAGE, page=scan.number, message=message))
+        return tables
+    for table, _ in found:
+        box = pymupdf.Rect(table.x0, table.y0, table.x1, table.y1)
+        ruled = [t for t in tables if box.intersects((t.x0, t.y0, t.x1, t.y1))]
+        area = sum((t.x1 - t.x0) * (t.y1 - t.y0) for t in ruled)
+        if ruled and box.width * box.height >= 0.9 * area:
+            tables = [t for t in tables if t not in ruled] + [table]
+    return sorted(tables, key=lambda t: t.y0)
+
+
+def _finder(scan: _PageScan, errors: list[StageError]) -> TableFinder:
+    def find(lines: Sequence[TextLine]) -> list[tuple[TableBlock, list[TextLine]]]:
+        try:
+            return find_text_tables(lines)
+        except Exception as e:  # a heuristic failing must not lose the page
+            message = f"table detection failed: {e}"
+            errors.append(StageError(stage=_STAGE, page=scan.number, message=message))
+            return []
+
+    return find
+
+
+def _layout_all(scans: list[_PageScan], opts: ConvertOptions, errors: list[StageError]) -> None:
+    live = [s for s in scans if s.result is None and s.markdown is None]
+    if opts.remove_furniture:
+        pages = [PageLines(s.lines, *s.frame) for s in live]
+        for scan, lines in zip(live, remove_furniture(pages), strict=True):
+            scan.lines = lines
+    for scan in live:
+        try:
+            finder = _finder(scan, errors) if opts.tables else None
+            scan.blocks = layout_page(scan.lines, _tables(scan, opts, errors), finder)
+        except Exception as e:
+            scan.result = _failed(scan.number, scan.width, scan.height, e, errors)
+
+
+def _page_result(scan: _PageScan, blocks: list[PageBlock], markdown: str) -> PageResult:
+    return PageResult(
+        page=scan.number,
+        markdown=markdown,
+        method=scan.method,
+        reason=scan.reason,
+        rotation=scan.rotation,
+        confidence=scan.confidence,
+        width=scan.width,
+        height=scan.height,
+        boxes=[b.box for b in blocks],
+        blocks=blocks,
+    )
+
+
+def _page_block(kind: str, text: str, block: Block) -> PageBlock:
+    x0, y0, x1, y1 = block_box(block)
+    return PageBlock(kind=kind, text=text, box=Box(x0=x0, y0=y0, x1=x1, y1=y1))
 
 
 def _render_all(
     scans: list[_PageScan], opts: ConvertOptions, errors: list[StageError]
 ) -> list[PageResult]:
-    style = font_style(scan.blocks for scan in scans if scan.result is None)
+    # OCR sizes are estimates from box heights: they get their own typography.
+    styles = {
+        method: font_style(
+            (s.blocks for s in scans if s.result is None and s.method == method),
+            min_ratio=_OCR_HEADING_RATIO if method == "ocr" else 0.0,
+        )
+        for method in ("text", "ocr")
+    }
     pages = []
     for scan in scans:
         if scan.result is not None:
             pages.append(scan.result)
             continue
+        if scan.markdown is not None:
+            pages.append(_page_result(scan, [], scan.markdown))
+            continue
         try:
-            markdown = render_markdown(scan.blocks, style, opts.heading_max_level)
-            page = PageResult(
-                page=scan.number, markdown=markdown, width=scan.width, height=scan.height
-            )
-            pages.append(page)
+            style = styles["ocr" if scan.method == "ocr" else "text"]
+            rendered = render_blocks(scan.blocks, style, opts.heading_max_level)
+            blocks = [_page_block(kind, text, b) for kind, text, b in rendered]
+            pages.append(_page_result(scan, blocks, join_rendered(rendered)))
         except Exception as e:
             pages.append(_failed(scan.number, scan.width, scan.height, e, errors))
     return pages
@@ -213,7 +345,7 @@ def _render_all(
 
 def _check_truncation(data: bytes, scans: list[_PageScan], name: str) -> StageError | None:
     """A file cut short loses its end-of-file marker; MuPDF repairs what remains."""
-    if not _is_truncated(data):
+    if not is_truncated(data):
         return None
     if all(scan.result is not None and scan.result.status in ("empty", "failed") for scan in scans):
         raise DocumentLoadError(f"{name}: truncated PDF: no readable content (no %%EOF marker)")
@@ -221,7 +353,12 @@ def _check_truncation(data: bytes, scans: list[_PageScan], name: str) -> StageEr
     return StageError(stage=_STAGE, message=message)
 
 
-def convert_pdf(src: SourceDocument, opts: ConvertOptions | None = None) -> ParsedDocument:
+def convert_pdf(
+    src: SourceDocument,
+    opts: ConvertOptions | None = None,
+    *,
+    on_page: PageProgress | None = None,
+) -> ParsedDocument:
     """Convert a PDF's text layer to Markdown with ``<!-- page N -->`` anchors.
 
     >>> doc = convert_pdf(SourceDocument(uri="mem://report.pdf", data=pdf))  # doctest: +SKIP
@@ -229,14 +366,15 @@ def convert_pdf(src: SourceDocument, opts: ConvertOptions | None = None) -> Pars
     ('ok', 'text')
     """
     opts = opts or ConvertOptions()
-    data = _pdf_bytes(src)
+    data = pdf_bytes(src)
     errors: list[StageError] = []
-    with _open_pdf(data, src.name) as doc:
-        found = _pdf_metadata(doc)
-        scans = _scan_all(doc, opts, errors)
+    with open_pdf(data, src.name) as doc:
+        found = pdf_metadata(doc)
+        scans = _scan_all(doc, opts, errors, on_page)
     damage = _check_truncation(data, scans, src.name)
     if damage is not None:
         errors.insert(0, damage)
+    _layout_all(scans, opts, errors)
     pages = _render_all(scans, opts, errors)
     markdown = join_pages(pages)
     return ParsedDocument(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +25,7 @@ _LIST = re.compile(
     r"\s+(?P<rest>\S.*)$",
     re.DOTALL,
 )
-_LEADER = re.compile(r"(?:\s*\.){4,}\s*")  # dot leaders of a table of contents
-_MARKS_ONLY = re.compile(r"^[•◦▪▫‣⁃●○■□☐►▶➢✓·\ufffd\ue000-\uf8ff\s]+$")
+LEADER = re.compile(r"(?:\s*\.){4,}\s*")  # dot leaders of a table of contents
 _ROMAN = re.compile(r"^[ivxlcdm]+$", re.IGNORECASE)  # a page number, not a heading
 _TERMINAL = (".", "!", "?", ":", "。", "…", '."', ".»", ".”")
 _NOT_HEADING_END = (",", ";", ".", ":")
@@ -78,12 +77,14 @@ class FontStyle:
     body: float
     body_bold: bool
     heading_sizes: list[float]
+    # OCR sizes come from box heights (quotes and skew inflate them): demand a clear step up.
+    min_ratio: float = 0.0
 
     def level(self, para: Paragraph, max_level: int) -> int | None:
         """The heading level of ``para`` (1 = ``#``), or ``None`` if it is body text."""
         if not _heading_shape(para):
             return None
-        if para.size in self.heading_sizes and _heading_size(para, self.body):
+        if para.size in self.heading_sizes and _heading_size(para, self.body, self.min_ratio):
             return min(self.heading_sizes.index(para.size) + 1, max_level)
         if _bold_heading(para, self):
             return min(len(self.heading_sizes) + 1, max_level)
@@ -100,14 +101,16 @@ def _heading_shape(para: Paragraph) -> bool:
         and sum(ch.isalpha() for ch in text) >= 2
         and not text.endswith((",", ";"))
         and not (bullet and bullet.group("bullet"))
-        and not _LEADER.search(text)
+        and not LEADER.search(text)
         and not _ROMAN.match(text)
     )
 
 
-def _heading_size(para: Paragraph, body: float) -> bool:
+def _heading_size(para: Paragraph, body: float, min_ratio: float = 0.0) -> bool:
     """Clearly larger than the body, or a little larger and bold or on a line of its own."""
     ratio = para.size / body if body else 0.0
+    if min_ratio:
+        return ratio >= min_ratio
     return ratio >= _HEADING_RATIO or (ratio >= _NEAR_RATIO and (para.bold or len(para.lines) == 1))
 
 
@@ -127,7 +130,7 @@ def _bold_heading(para: Paragraph, style: FontStyle) -> bool:
     )
 
 
-def font_style(pages: Iterable[Sequence[Block]]) -> FontStyle:
+def font_style(pages: Iterable[Sequence[Block]], *, min_ratio: float = 0.0) -> FontStyle:
     """Body size (the most common size, weighted by characters) and heading sizes, largest first."""
     sizes: Counter[float] = Counter()
     bold: Counter[float] = Counter()
@@ -139,8 +142,8 @@ def font_style(pages: Iterable[Sequence[Block]]) -> FontStyle:
     if not sizes:
         return FontStyle(body=0.0, body_bold=False, heading_sizes=[])
     body = sizes.most_common(1)[0][0]
-    heading = {p.size for p in paras if _heading_size(p, body) and _heading_shape(p)}
-    return FontStyle(body, bold[body] > 0.5 * sizes[body], sorted(heading, reverse=True))
+    heading = {p.size for p in paras if _heading_size(p, body, min_ratio) and _heading_shape(p)}
+    return FontStyle(body, bold[body] > 0.5 * sizes[body], sorted(heading, reverse=True), min_ratio)
 
 
 def _gutter(lines: Sequence[TextLine]) -> float | None:
@@ -166,6 +169,8 @@ def _gutter(lines: Sequence[TextLine]) -> float | None:
         return None
     split = _widest_run(xs, crossing == fewest)
     sides = ([ln for ln in lines if ln.x1 <= split], [ln for ln in lines if ln.x0 >= split])
+    if _paired(*sides):  # labels beside their values: a table, not two columns of text
+        return None
     total = sum(len(ln.text) for ln in lines)
     for side in sides:
         if len(side) < 3 or sum(len(ln.text) for ln in side) < 0.1 * total:
@@ -174,6 +179,20 @@ def _gutter(lines: Sequence[TextLine]) -> float | None:
         if widths[3 * len(widths) // 4] < 0.12 * width:  # upper quartile: most lines are short
             return None
     return split
+
+
+def _paired(left: Sequence[TextLine], right: Sequence[TextLine]) -> bool:
+    """Whether most lines on each side have a partner on the same row and no side is prose."""
+    if any(len(ln.text.split()) >= 8 for ln in (*left, *right)):
+        return False
+
+    def partnered(a: TextLine, others: Sequence[TextLine]) -> bool:
+        return any(
+            min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5 * min(a.height, b.height) for b in others
+        )
+
+    share = sum(partnered(a, right) for a in left) / max(len(left), 1)
+    return share >= 0.6 and sum(partnered(b, left) for b in right) >= 0.6 * len(right)
 
 
 def _widest_run(xs: np.ndarray, mask: np.ndarray) -> float:
@@ -198,6 +217,26 @@ def _interleave(lines: Sequence[TextLine], tables: Sequence[TableBlock]) -> list
     return items + pending
 
 
+_BAND_GAP = 2.5  # a gap this many line heights high across the whole width separates bands
+
+
+def _bands(items: Sequence[_Item], lines: Sequence[TextLine]) -> list[list[_Item]]:
+    """``items`` cut at horizontal gaps that cross every column (XY-cut, horizontal first)."""
+    if len(lines) < 6:
+        return [list(items)]
+    unit = float(np.median([ln.height for ln in lines]))
+    bands: list[list[_Item]] = []
+    bottom = -1e9
+    for item in sorted(items, key=lambda it: it.y0):
+        if bands and item.y0 - bottom > _BAND_GAP * unit:
+            bands.append([])
+        if not bands:
+            bands.append([])
+        bands[-1].append(item)
+        bottom = max(bottom, item.y1)
+    return bands
+
+
 def _split_columns(items: Sequence[_Item], depth: int = 0) -> list[list[_Item]]:
     """Flows of ``items`` read one after another, splitting at column gutters recursively.
 
@@ -208,6 +247,9 @@ def _split_columns(items: Sequence[_Item], depth: int = 0) -> list[list[_Item]]:
     split = _gutter(lines) if depth < _MAX_COLUMN_DEPTH else None
     if split is None:
         return [list(items)] if items else []
+    bands = _bands(items, lines)
+    if len(bands) > 1:  # a grid of boxes (cards, panels) reads row by row
+        return [flow for band in bands for flow in _split_columns(band, depth + 1)]
     flows: list[list[_Item]] = []
     left: list[_Item] = []
     right: list[_Item] = []
@@ -275,7 +317,7 @@ def _continues(para: Paragraph, line: TextLine, left: float, right: float) -> bo
         return False
     if line.x0 >= prev.x1 or line.x1 <= prev.x0 or list_marker(line.text):
         return False
-    if _LEADER.search(prev.text):  # a table-of-contents entry is a line of its own
+    if LEADER.search(prev.text):  # a table-of-contents entry is a line of its own
         return False
     ended = prev.x1 < right - max(2 * size, 0.1 * (right - left))
     # An indented line after a short one starts a paragraph, except under a list item, whose
@@ -304,8 +346,41 @@ def _paragraphs(flow: Sequence[_Item]) -> list[Block]:
     return blocks
 
 
-def layout_page(lines: Sequence[TextLine], tables: Sequence[TableBlock]) -> list[Block]:
-    """The page's blocks in reading order; text inside a table's box is left to the table."""
+TableFinder = Callable[[Sequence[TextLine]], list[tuple[TableBlock, list[TextLine]]]]
+
+
+def _with_tables(flow: list[_Item], find: TableFinder) -> list[_Item]:
+    """The flow with runs of aligned text replaced by the tables they form, in place."""
+    lines = [item for item in flow if isinstance(item, TextLine)]
+    found = find(lines)
+    if not found:
+        return flow
+    taken: dict[int, TableBlock] = {}
+    for table, members in found:
+        for line in members:
+            taken[id(line)] = table
+    out: list[_Item] = []
+    placed: set[int] = set()
+    for item in flow:
+        owner = taken.get(id(item))
+        if owner is None:
+            out.append(item)
+        elif id(owner) not in placed:
+            placed.add(id(owner))
+            out.append(owner)
+    return out
+
+
+def layout_page(
+    lines: Sequence[TextLine],
+    tables: Sequence[TableBlock],
+    text_tables: TableFinder | None = None,
+) -> list[Block]:
+    """The page's blocks in reading order; text inside a table's box is left to the table.
+
+    ``text_tables`` finds tables of aligned text within each flow (column), after columns are
+    split, so that a text column beside a sidebar never reads as a two-column table.
+    """
     outside = [
         ln
         for ln in lines
@@ -313,42 +388,5 @@ def layout_page(lines: Sequence[TextLine], tables: Sequence[TableBlock]) -> list
     ]
     blocks: list[Block] = []
     for flow in reading_flows(merge_rows(outside), tables):
-        blocks += _paragraphs(flow)
+        blocks += _paragraphs(_with_tables(flow, text_tables) if text_tables else flow)
     return blocks
-
-
-def _escape(text: str) -> str:
-    # A paragraph that happens to start like Markdown syntax must stay a paragraph.
-    return "\\" + text if text.startswith(("#", ">", "|", "```")) else text
-
-
-def render_markdown(blocks: Sequence[Block], style: FontStyle, max_level: int) -> str:
-    """Markdown for one page: headings, list items (kept tight), paragraphs and tables."""
-    parts: list[str] = []
-    previous_item = False
-    for block in blocks:
-        if isinstance(block, TableBlock):
-            parts.append(block.markdown)
-            previous_item = False
-            continue
-        if block.mono:
-            parts.append(block.code())
-            previous_item = False
-            continue
-        text = _LEADER.sub(" … ", block.text)
-        if _MARKS_ONLY.match(text):  # a stray bullet or checkbox glyph carries no text
-            continue
-        level = style.level(block, max_level)
-        item = None if level else list_marker(text)
-        if level:
-            parts.append(f"{'#' * level} {text}")
-        elif item:
-            line = f"{item[0]} {item[1]}"
-            if previous_item:  # consecutive items form one tight list
-                parts[-1] += "\n" + line
-            else:
-                parts.append(line)
-        else:
-            parts.append(_escape(text))
-        previous_item = item is not None
-    return "\n\n".join(parts)

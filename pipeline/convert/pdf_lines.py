@@ -7,6 +7,8 @@ size and whether it is bold, which is all heading, paragraph and column logic ne
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,8 @@ class TextLine:
     block: int
     italic: bool = False
     mono: bool = False
+    # The line's spans as (x0, x1, text): table detection splits a row into cells at wide gaps.
+    pieces: tuple[tuple[float, float, str], ...] = ()
 
     @property
     def height(self) -> float:
@@ -66,6 +70,7 @@ def _span_is_mono(span: dict[str, Any]) -> bool:
 def _line_from_spans(spans: Sequence[dict[str, Any]], block: int) -> TextLine | None:
     """Join a line's spans left to right, adding a space where the PDF left only a gap."""
     parts: list[str] = []
+    pieces: list[tuple[float, float, str]] = []
     sizes: Counter[float] = Counter()
     bold_chars = italic_chars = mono_chars = total = 0
     prev_x1: float | None = None
@@ -77,6 +82,8 @@ def _line_from_spans(spans: Sequence[dict[str, Any]], block: int) -> TextLine | 
         if prev_x1 is not None and span["bbox"][0] - prev_x1 > 0.2 * size:
             parts.append(" ")
         parts.append(text)
+        if text.strip():
+            pieces.append((span["bbox"][0], span["bbox"][2], normalize_text(text).strip()))
         prev_x1 = span["bbox"][2]
         visible = len(text.strip())
         sizes[round(size * 2) / 2] += visible
@@ -104,6 +111,7 @@ def _line_from_spans(spans: Sequence[dict[str, Any]], block: int) -> TextLine | 
         block,
         italic=italic_chars >= share,
         mono=mono,
+        pieces=tuple(pieces),
     )
 
 
@@ -112,29 +120,122 @@ def _union(boxes: Iterable[Sequence[float]]) -> tuple[float, float, float, float
     return min(x0s), min(y0s), max(x1s), max(y1s)
 
 
+@dataclass(slots=True)
+class TextLayer:
+    """A page's text layer: its visible lines and what routing needs to judge it.
+
+    ``invisible`` counts characters drawn invisibly (render mode 3, zero alpha: an OCR layer
+    laid over a scan); ``unmapped`` counts characters the PDF gives no Unicode for (U+FFFD,
+    private use, control codes); ``rotation`` is how far the lines were turned to read upright.
+    """
+
+    lines: list[TextLine]
+    chars: int = 0
+    invisible: int = 0
+    unmapped: int = 0
+    rotation: int = 0
+
+
+def _is_unmapped(ch: str) -> bool:
+    code = ord(ch)
+    return ch == "\ufffd" or 0xE000 <= code <= 0xF8FF or (code < 0x20 and ch not in "\t\n\r")
+
+
+def read_text_layer(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> TextLayer:
+    """The page's lines (see ``extract_lines``) with counts of invisible and unmapped characters."""
+    visible = page.rect * page.derotation_matrix  # text coordinates ignore /Rotate
+    upright: list[TextLine] = []
+    turned: dict[tuple[int, int], list[TextLine]] = {}
+    layer = TextLayer([])
+    blocks = page.get_text("dict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]
+    raw_blocks: list[dict[str, Any]] | None = None
+    for number, block in enumerate(blocks):
+        if block.get("type", 0) != 0:
+            continue
+        for index, raw in enumerate(block["lines"]):
+            _count(layer, raw["spans"])
+            spans = raw["spans"]
+            if any(_RUN_ON.search(span["text"]) for span in spans):
+                if raw_blocks is None:  # rare: only pages with run-on words pay for glyph boxes
+                    raw_blocks = page.get_text("rawdict", flags=TEXT_FLAGS, textpage=textpage)[
+                        "blocks"
+                    ]
+                spans = _respaced(raw_blocks[number]["lines"][index]["spans"])
+            line = _line_from_spans(spans, number)
+            if line is None or not _intersects(line, visible):
+                continue
+            direction = (round(raw["dir"][0]), round(raw["dir"][1]))
+            (upright if direction == (1, 0) else turned.setdefault(direction, [])).append(line)
+    layer.lines = upright
+    main = max(turned.items(), key=lambda kv: sum(len(ln.text) for ln in kv[1]), default=None)
+    if main and sum(len(ln.text) for ln in main[1]) > sum(len(u.text) for u in upright):
+        # A page printed sideways: its text is the content. Turn it upright for layout.
+        layer.rotation = _DIR_ROTATION.get(main[0], 0)
+        layer.lines = [_turn(ln, layer.rotation, visible) for ln in main[1]]
+        if not layer.rotation:  # an odd angle: keep the lines as they are
+            layer.lines = upright + main[1]
+    return layer
+
+
+# A "word" this long is usually words whose spaces the PDF left out (kerning only).
+_RUN_ON = re.compile(r"[^\W\d_]{20,}")
+
+
+def _respaced(spans: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spans rebuilt from their glyphs with a space wherever the gap between two glyphs is
+    clearly wider than the span's usual letter gap (MuPDF's own threshold missed it)."""
+    out = []
+    for span in spans:
+        chars = span.get("chars", [])
+        size = span["size"] or 1.0
+        gaps = [b["bbox"][0] - a["bbox"][2] for a, b in itertools.pairwise(chars)]
+        usual = sorted(gaps)[len(gaps) // 2] if gaps else 0.0
+        limit = max(usual + 0.08 * size, 0.1 * size)
+        text = chars[0]["c"] if chars else ""
+        for gap, a, b in zip(gaps, chars, chars[1:], strict=False):
+            if gap > limit and not a["c"].isspace() and not b["c"].isspace():
+                text += " "
+            text += b["c"]
+        out.append({**span, "text": text})
+    return out
+
+
+def _count(layer: TextLayer, spans: Sequence[dict[str, Any]]) -> None:
+    for span in spans:
+        n = len(span["text"].strip())
+        layer.chars += n
+        if span.get("alpha", 255) == 0 or not span.get("char_flags", 16) & 48:
+            layer.invisible += n
+        layer.unmapped += sum(1 for ch in span["text"] if _is_unmapped(ch))
+
+
+# Line direction -> how far the page must be turned clockwise to read the line left to right.
+_DIR_ROTATION = {(0, -1): 90, (-1, 0): 180, (0, 1): 270}
+
+
+def _turn(line: TextLine, rotation: int, rect: pymupdf.Rect) -> TextLine:
+    """``line`` in the frame of the page turned ``rotation`` degrees clockwise."""
+    w, h = rect.width, rect.height
+    x0, y0, x1, y1 = line.x0 - rect.x0, line.y0 - rect.y0, line.x1 - rect.x0, line.y1 - rect.y0
+    if rotation == 90:  # (x, y) -> (H - y, x)
+        box = (h - y1, x0, h - y0, x1)
+    elif rotation == 180:
+        box = (w - x1, h - y1, w - x0, h - y0)
+    else:  # 270: (x, y) -> (y, W - x)
+        box = (y0, w - x1, y1, w - x0)
+    return TextLine(
+        line.text, *box, line.size, line.bold, line.block, line.italic, line.mono, pieces=()
+    )
+
+
 def extract_lines(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> list[TextLine]:
     """The page's visible text lines, upright text only unless the page is mostly rotated text.
 
     Rotated lines are usually margin notes (an arXiv stamp, a vertical running title); on a page
-    printed sideways they are the content, so they are kept when they hold most of the text.
+    printed sideways they are the content, so they are kept (turned upright) when they hold most
+    of the text.
     """
-    # Text coordinates ignore /Rotate; compare them with the unrotated page.
-    visible = page.rect * page.derotation_matrix
-    upright: list[TextLine] = []
-    rotated: list[TextLine] = []
-    for number, block in enumerate(
-        page.get_text("dict", flags=TEXT_FLAGS, textpage=textpage)["blocks"]
-    ):
-        if block.get("type", 0) != 0:
-            continue
-        for raw in block["lines"]:
-            line = _line_from_spans(raw["spans"], number)
-            if line is None or not _intersects(line, visible):
-                continue
-            (upright if abs(raw["dir"][1]) < 0.1 else rotated).append(line)
-    if sum(len(r.text) for r in rotated) > sum(len(u.text) for u in upright):
-        return upright + rotated
-    return upright
+    return read_text_layer(page, textpage).lines
 
 
 def _intersects(line: TextLine, rect: pymupdf.Rect) -> bool:
@@ -193,7 +294,12 @@ def _fuse(left: TextLine, right: TextLine) -> TextLine:
         block=left.block,
         italic=left.italic and right.italic if len(left.text) > 3 else right.italic,
         mono=left.mono and right.mono,
+        pieces=_pieces(left) + _pieces(right),
     )
+
+
+def _pieces(line: TextLine) -> tuple[tuple[float, float, str], ...]:
+    return line.pieces or ((line.x0, line.x1, line.text),)
 
 
 _HYPHENS = ("-", "\u2010")

@@ -1,0 +1,226 @@
+"""Conversion speed: digital pages/s against pymupdf4llm, routing cost, scanned pages/s, memory.
+
+    .venv/bin/python bench/convert_speed.py [--sections digital,routing,scanned,memory]
+        [--scanned-pages 6] [--dpi 150 200] [--out bench/results/convert_speed.json]
+
+Digital: every page of ../shared/data/pdf/docling/pdf and sample_docs/, converted by archivist
+(text layer only, then the default ``--ocr auto``) and by ``pymupdf4llm.to_markdown``.
+Routing: ``route_page`` alone on the same pages (what "auto" adds to a digital page).
+Scanned: pages of those PDFs rendered to 150 dpi images and stored as image-only PDFs, read by
+RapidOCR with 2 threads (1 worker) and with 2 workers of 1 thread.
+Memory: peak resident memory of converting generated PDFs, 500 digital pages against 50, and 16
+scanned pages against 4 (flat memory: pages stream through; the peak is reset before each run).
+Numbers depend on the machine and on what else runs on it: the script prints the CPU count and
+the load average with every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymupdf
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipeline.convert import convert_document  # noqa: E402
+from pipeline.convert.pdf_lines import TEXT_FLAGS, read_text_layer  # noqa: E402
+from pipeline.convert.route import route_page  # noqa: E402
+from pipeline.models import ConvertOptions, SourceDocument  # noqa: E402
+
+DOCLING = REPO.parent / "shared" / "data" / "pdf" / "docling" / "pdf"
+SAMPLES = REPO / "sample_docs"
+
+
+def digital_pdfs() -> list[Path]:
+    return sorted(DOCLING.glob("*.pdf")) + sorted(SAMPLES.glob("*.pdf"))
+
+
+def _pages(paths: list[Path]) -> int:
+    return sum(pymupdf.open(p).page_count for p in paths)
+
+
+def _timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_digital(paths: list[Path]) -> dict[str, float]:
+    pages = _pages(paths)
+
+    def ours(opts: ConvertOptions) -> None:
+        for p in paths:
+            convert_document(SourceDocument(uri=p.as_uri(), path=p), opts)
+
+    def p4llm() -> None:
+        import pymupdf4llm
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            for p in paths:
+                pymupdf4llm.to_markdown(str(p), show_progress=False)
+
+    ours(ConvertOptions(ocr="auto"))  # warm caches and the OCR model for picture regions
+    text_only = _timed(lambda: ours(ConvertOptions(ocr="never")))
+    auto = _timed(lambda: ours(ConvertOptions()), repeat=1)
+    baseline = _timed(p4llm, repeat=1)
+    return {
+        "pages": pages,
+        "archivist_text_pages_per_s": pages / text_only,
+        "archivist_text_ms_per_page": 1000 * text_only / pages,
+        "archivist_auto_pages_per_s": pages / auto,
+        "pymupdf4llm_pages_per_s": pages / baseline,
+    }
+
+
+def bench_routing(paths: list[Path]) -> dict[str, float]:
+    opts = ConvertOptions()
+    pages = []
+    for p in paths:
+        doc = pymupdf.open(p)
+        pages += [
+            (page, read_text_layer(page, page.get_textpage(flags=TEXT_FLAGS))) for page in doc
+        ]
+    digital = [
+        (page, layer) for page, layer in pages if route_page(page, layer, opts).method == "text"
+    ]
+
+    def run() -> None:
+        for page, layer in digital:
+            route_page(page, layer, opts)
+
+    seconds = _timed(run, repeat=5)
+    return {
+        "digital_pages": len(digital),
+        "routing_ms_per_digital_page": 1000 * seconds / len(digital),
+    }
+
+
+def scanned_pdf(paths: list[Path], count: int, dpi: int = 150) -> bytes:
+    """Image-only copies of the first ``count`` pages with text, rendered at ``dpi``."""
+    out = pymupdf.open()
+    for p in paths:
+        for page in pymupdf.open(p):
+            if len(out) >= count:
+                return out.tobytes()
+            if len(page.get_text().strip()) < 200:
+                continue
+            pix = page.get_pixmap(dpi=dpi)
+            new = out.new_page(width=page.rect.width, height=page.rect.height)
+            new.insert_image(new.rect, pixmap=pix)
+    return out.tobytes()
+
+
+def bench_scanned(paths: list[Path], count: int, dpis: list[int]) -> dict[str, float]:
+    data = scanned_pdf(paths, count)
+    src = SourceDocument(uri="mem://scanned.pdf", data=data)
+    n = pymupdf.open("pdf", data).page_count
+    convert_document(src, ConvertOptions(ocr="always", dpi=dpis[0]))  # load the models
+    result: dict[str, float] = {"pages": n}
+    for dpi in dpis:
+        for workers, threads in ((1, 2), (2, 1)):
+            opts = ConvertOptions(dpi=dpi, workers=workers, ocr_threads=threads)
+            cpu = time.process_time()
+            seconds = _timed(lambda opts=opts: convert_document(src, opts), repeat=1)
+            cpu = time.process_time() - cpu
+            key = f"{dpi}dpi_{workers}w{threads}t"
+            result[f"pages_per_s_{key}"] = n / seconds
+            # CPU seconds per page: what an idle machine's cores would each spend
+            result[f"cpu_s_per_page_{key}"] = cpu / n
+    return result
+
+
+_CHILD = """
+import sys, pymupdf
+sys.path.insert(0, {repo!r})
+from pipeline.convert import convert_document
+from pipeline.models import SourceDocument, ConvertOptions
+
+
+def peak_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+
+doc = pymupdf.open()
+for i in range({pages}):
+    page = doc.new_page()
+    page.insert_text((72, 72), f"Page {{i}} heading", fontsize=16)
+    page.insert_textbox(pymupdf.Rect(72, 100, 540, 720), ("Body text of the page. " * 150))
+    if {scanned}:
+        pix = page.get_pixmap(dpi=150)
+        page.clean_contents()
+        page.add_redact_annot(page.rect)
+        page.apply_redactions()
+        page.insert_image(page.rect, pixmap=pix)
+data = doc.tobytes(); doc.close()
+convert_document(SourceDocument(uri="mem://warm.pdf", data=data[:]), ConvertOptions(), )
+with open("/proc/self/clear_refs", "w") as f:  # reset the peak: measure conversion alone
+    f.write("5")
+convert_document(SourceDocument(uri="mem://long.pdf", data=data), ConvertOptions())
+print(peak_mib())
+"""
+
+
+def _peak(pages: int, scanned: bool) -> float:
+    code = _CHILD.format(repo=str(REPO), pages=pages, scanned=scanned)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_memory() -> dict[str, float]:
+    """Peak resident memory of one conversion (the process's peak reset just before it)."""
+    return {
+        "peak_mib_digital_50_pages": _peak(50, False),
+        "peak_mib_digital_500_pages": _peak(500, False),
+        "peak_mib_scanned_4_pages": _peak(4, True),
+        "peak_mib_scanned_16_pages": _peak(16, True),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sections", default="digital,routing,scanned,memory")
+    parser.add_argument("--scanned-pages", type=int, default=6)
+    parser.add_argument("--dpi", type=int, nargs="+", default=[150, 200])
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "results" / "convert_speed.json"
+    )
+    args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    paths = digital_pdfs()
+    report: dict[str, object] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average_before": os.getloadavg(),
+    }
+    if "digital" in sections:
+        report["digital"] = bench_digital(paths)
+    if "routing" in sections:
+        report["routing"] = bench_routing(paths)
+    if "scanned" in sections:
+        report["scanned"] = bench_scanned(paths, args.scanned_pages, args.dpi)
+    if "memory" in sections:
+        report["memory"] = bench_memory()
+    report["load_average_after"] = os.getloadavg()
+    report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

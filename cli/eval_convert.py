@@ -1,0 +1,114 @@
+"""``archivist eval convert``: score the converter on olmOCR-Bench-format tests, side by side
+with pymupdf4llm, and write a Markdown + HTML report.
+
+    archivist eval convert --tests tests.jsonl --pdfs pdfs/ --report out/ [--labels labels/]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.convert_opts import (
+    DpiOpt,
+    EngineOpt,
+    OcrOpt,
+    VlmModelOpt,
+    VlmUrlOpt,
+    WorkersOpt,
+    convert_options,
+)
+from cli.eval_app import eval_app
+from cli.render import console, err_console
+
+
+@eval_app.command("convert")
+def eval_convert(
+    pdfs: Annotated[
+        Path, typer.Option("--pdfs", help="Folder the tests' pdf paths are relative to.")
+    ],
+    tests: Annotated[
+        Path | None, typer.Option("--tests", help="olmOCR-Bench JSONL tests.", show_default=False)
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Folder for report.md/.html/.json.")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels", help="Folder of full-page Markdown labels (NAME.md for NAME*.pdf)."
+        ),
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Also run pymupdf4llm side by side.")
+    ] = True,
+    ocr: OcrOpt = "auto",
+    engine: EngineOpt = "rapidocr",
+    dpi: DpiOpt = 150,
+    workers: WorkersOpt = 2,
+    vlm_url: VlmUrlOpt = None,
+    vlm_model: VlmModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Score conversion on unit tests (present, absent, order, table, baseline, math)."""
+    from evals.convert.checks import load_tests
+    from evals.convert.report import summary_table, write_report
+    from evals.convert.runner import (
+        ConvertEval,
+        archivist_converter,
+        labelled_pdfs,
+        pymupdf4llm_converter,
+        score_labels,
+        score_tests,
+        summarize,
+    )
+
+    if not pdfs.is_dir():
+        raise typer.BadParameter(f"not a folder: {pdfs}", param_hint="--pdfs")
+    if tests is None and labels is None:
+        raise typer.BadParameter("give --tests, --labels or both")
+    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model)
+    items = load_tests(tests) if tests else []
+    converters = [("archivist", archivist_converter(opts))]
+    if baseline:
+        try:
+            converters.append(("pymupdf4llm", pymupdf4llm_converter()))
+        except ImportError:
+            err_console.print("[yellow]pymupdf4llm not installed: baseline skipped[/]")
+    pairs = labelled_pdfs(labels, pdfs) if labels else []
+    results = []
+    for name, convert in converters:
+        with console.status(f"converting with {name}…") if not as_json else _nothing():
+            result = score_tests(name, convert, items, pdfs) if items else summarize(name, [])
+            result.labels = score_labels(convert, pairs, pdfs)
+        results.append(result)
+    dataset = tests.parent.name if tests else labels.name if labels else pdfs.name
+    settings = {"ocr": opts.ocr, "engine": opts.engine, "dpi": opts.dpi, "workers": opts.workers}
+    run = ConvertEval(
+        dataset=dataset, created_at=dt.datetime.now(dt.UTC), settings=settings, results=results
+    )
+    if report is not None:
+        write_report(run, report)
+    if as_json:
+        print(json.dumps(run.model_dump(mode="json"), ensure_ascii=False))
+        return
+    console.print("\n".join(summary_table(run)))
+    for result in results:
+        for row in result.labels:
+            console.print(
+                f"{result.converter}: {row.pdf} vs {row.label}: edit distance {row.distance:.3f}"
+            )
+    if report is not None:
+        console.print(f"report: {report / 'report.html'}")
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
