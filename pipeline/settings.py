@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     embedder_model: str | None = None
     embed_threads: int = 1
 
+    ocr: Literal["auto", "always", "never"] = "auto"
+    ocr_engine: str = "rapidocr"
+    ocr_dpi: int = 150
+    ocr_workers: int = 2
+
     fts_languages: tuple[str, ...] = ("French", "English")
     chunk_max_tokens: int = 256
     chunk_overlap_tokens: int = 32
@@ -108,7 +113,9 @@ class Settings(BaseSettings):
             max_map_calls=self.llm_max_map_calls,
         )
         return StageOptions(
-            convert=ConvertOptions(),
+            convert=ConvertOptions(
+                ocr=self.ocr, engine=self.ocr_engine, dpi=self.ocr_dpi, workers=self.ocr_workers
+            ),
             chunk=ChunkOptions(
                 max_tokens=self.chunk_max_tokens, overlap_tokens=self.chunk_overlap_tokens
             ),
