@@ -191,9 +191,9 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> 
 
 # Sub-commands that live in their own modules register themselves on ``app`` when imported:
 # one import line per module, in this block.
-import cli.eval_convert  # noqa: E402,F401  (archivist eval convert)
-import cli.evals  # noqa: E402,F401  (archivist eval retrieval|answers|history)
-import cli.flows  # noqa: E402,F401  (archivist sync|watch|deploy)
+import cli.eval_convert  # noqa: E402  (archivist eval convert)
+import cli.evals  # noqa: E402  (archivist eval retrieval|answers|history)
+import cli.flows  # noqa: E402  (archivist sync|watch|deploy)
 import cli.serve  # noqa: E402,F401  (archivist serve, archivist api-key)
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import numpy as np
 
 from pipeline.chunk import chunk_markdown, context_header
 from pipeline.convert import CONVERTER_VERSION, convert_document
+from pipeline.convert.provenance import attach_regions
 from pipeline.embed import Embedder
 from pipeline.errors import ArchivistError, DocumentLoadError, EngineError
 from pipeline.models import (
@@ -144,7 +145,9 @@ class Ingestor:
         """
         if parsed is None:
             parsed = convert_document(src, self.convert_options)
-        chunks = chunk_markdown(parsed, self.chunk_options, counter=self.counter)
+        chunks = attach_regions(
+            parsed, chunk_markdown(parsed, self.chunk_options, counter=self.counter)
+        )
         texts = [_embedding_text(c.text, context_header(c)) for c in chunks]
         vectors = self.embedder.embed_documents(texts) if chunks else None
         return PreparedDocument(parsed, chunks, vectors)

@@ -177,6 +177,9 @@ class Citation(BaseModel):
     page_end: int | None
     chunk_id: str
     quote: str
+    regions: list[PageRegion] = Field(
+        default_factory=list, description="boxes of the cited text on its pages, when known"
+    )
 
 
 class DateRange(BaseModel):

@@ -24,7 +24,14 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.errors import IndexSchemaError
-from pipeline.models import Chunk, DocumentRecord, SearchFilters, StageError, StoreOptions
+from pipeline.models import (
+    Chunk,
+    DocumentRecord,
+    PageRegion,
+    SearchFilters,
+    StageError,
+    StoreOptions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,7 @@ def _chunks_schema(embedder: str, dim: int, languages: Sequence[str]) -> pa.Sche
         pa.field("date", pa.date32()),
         pa.field("language", pa.string()),
         pa.field("collection", pa.string()),
+        pa.field("regions", pa.string()),  # JSON list of PageRegion: where the chunk lies
     ]
     return pa.schema(
         fields, metadata={META_EMBEDDER: embedder.encode(), META_DIM: str(dim).encode()}
@@ -145,6 +153,8 @@ class LanceChunkStore:
                 "Use another --db or re-ingest into an empty one."
             )
         names = set(self.chunks.schema.names)
+        if "regions" not in names:  # an index made before chunks carried page regions
+            self.chunks.add_columns({"regions": "CAST(NULL AS STRING)"})
         self.languages = tuple(lang for lang in self.languages if fts_column(lang) in names)
 
     # --- documents ---
@@ -227,6 +237,7 @@ class LanceChunkStore:
         for lang in self.languages:
             row[fts_column(lang)] = search_text
         row["vector"] = np.asarray(vector, dtype=np.float32).tolist()
+        row["regions"] = json.dumps([r.model_dump() for r in chunk.regions])
         return row
 
     # --- search ---
@@ -283,7 +294,7 @@ class LanceChunkStore:
 
 _CHUNK_COLUMNS = [
     "chunk_id", "doc_id", "ordinal", "text", "heading_path", "page_start", "page_end",
-    "title", "source", "date", "language", "collection",
+    "title", "source", "date", "language", "collection", "regions",
 ]  # fmt: skip
 
 
@@ -292,6 +303,7 @@ def _chunk(row: dict[str, Any]) -> Chunk:
     data["heading_path"] = list(row.get("heading_path") or [])
     data["collection"] = data["collection"] or "default"
     data["source"] = data["source"] or ""
+    data["regions"] = [PageRegion(**r) for r in json.loads(row.get("regions") or "[]")]
     return Chunk(**data)
 
 

@@ -78,15 +78,18 @@ def number_sources(hits: Sequence[Hit]) -> list[Source]:
 def make_citation(n: int, chunk: Chunk, quote: Quote) -> Citation:
     """A Citation for source ``n``; the quote's pages narrow the chunk's when known."""
     text = quote.text if len(quote.text) <= MAX_QUOTE_CHARS else quote.text[:MAX_QUOTE_CHARS] + "…"
+    start = quote.page_start if quote.page_start is not None else chunk.page_start
+    end = quote.page_end if quote.page_end is not None else chunk.page_end
     return Citation(
         n=n,
         doc_id=chunk.doc_id,
         title=chunk.title,
         source=chunk.source,
-        page_start=quote.page_start if quote.page_start is not None else chunk.page_start,
-        page_end=quote.page_end if quote.page_end is not None else chunk.page_end,
+        page_start=start,
+        page_end=end,
         chunk_id=chunk.chunk_id,
         quote=text,
+        regions=[r for r in chunk.regions if (start or r.page) <= r.page <= (end or r.page)],
     )
 
 

@@ -94,16 +94,8 @@ def test_ask_cites_the_right_page(
     assert answer["backend"] == "offline" and expected in answer["answer"]
     cited = [c for c in answer["citations"] if source in c["source"]]
     assert cited and cited[0]["page_start"] == page and expected in cited[0]["quote"]
-    assert set(cited[0]) == {
-        "n",
-        "doc_id",
-        "title",
-        "source",
-        "page_start",
-        "page_end",
-        "chunk_id",
-        "quote",
-    }
+    keys = {"n", "doc_id", "title", "source", "page_start", "page_end", "chunk_id", "quote"}
+    assert set(cited[0]) == keys | {"regions"} and cited[0]["regions"]
     assert f"[{cited[0]['n']}]" in answer["answer"]
 
 

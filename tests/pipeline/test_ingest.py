@@ -135,3 +135,37 @@ def test_markdown_front_matter_flows_into_chunks(ingestor: Ingestor, tmp_path: P
     chunk = ingestor.store.chunks_of(doc_id)[0]
     assert chunk.title == "Élection régionale" and chunk.language == "fr"
     assert str(chunk.date) == "1987-03-16" and chunk.heading_path == ["Résultats"]
+
+
+def test_citations_point_to_page_regions(ingestor: Ingestor, embedder) -> None:
+    from pipeline.answer import make_answerer
+    from pipeline.models import AnswerOptions
+
+    flood = SAMPLE_DOCS / "2011-04-19_brennach-flood_en.pdf"
+    assert ingestor.ingest(_src(flood)).action == "added"
+    hits = retrieve("Brennach peak at the Mill Lane gauge", store=ingestor.store, embedder=embedder)
+    chunk = hits[0].chunk
+    assert chunk.regions and all(r.page == 1 for r in chunk.regions)
+    with pymupdf.open(flood) as doc:  # the boxes really hold the chunk's words
+        page = doc[0]
+        boxed = " ".join(
+            page.get_textbox(pymupdf.Rect(r.box.x0, r.box.y0, r.box.x1, r.box.y1))
+            for r in chunk.regions
+        )
+    assert "6.82" in chunk.text and "6.82" in boxed
+    answer = make_answerer(AnswerOptions(), embedder=embedder).answer(
+        "How high did the Brennach rise?", hits
+    )
+    cited = answer.citations[0]
+    assert cited.regions and {r.page for r in cited.regions} <= {cited.page_start, cited.page_end}
+
+
+def test_an_index_without_regions_is_migrated(tmp_path: Path, embedder) -> None:
+    import lancedb
+
+    opts = StoreOptions(uri=str(tmp_path / "old"))
+    store = LanceChunkStore(opts, embedder=embedder.name, dim=embedder.dim)
+    store.chunks.drop_columns(["regions"])  # as an index made before regions existed
+    again = LanceChunkStore(opts, embedder=embedder.name, dim=embedder.dim)
+    assert "regions" in again.chunks.schema.names
+    assert "regions" in lancedb.connect(opts.uri).open_table("chunks").schema.names
