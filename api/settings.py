@@ -12,22 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+
+from pipeline.settings import ArchivistSettings
 
 MIB = 1024 * 1024
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(ArchivistSettings):
     """Keys, limits and storage of the REST server. Env names: the field names, upper-cased."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="ARCHIVIST_", toml_file="archivist.toml", extra="ignore"
-    )
 
     api_keys: str = Field(
         default="",
@@ -64,18 +56,6 @@ class ApiSettings(BaseSettings):
         default=False,
         description="append a Sources list to chat answers (for UIs that ignore extra fields)",
     )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls)
-        return init_settings, env_settings, toml, file_secret_settings
 
     @property
     def max_upload_bytes(self) -> int:

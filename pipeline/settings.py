@@ -38,12 +38,29 @@ class StageOptions(NamedTuple):
     answer: AnswerOptions
 
 
-class Settings(BaseSettings):
-    """Everything an operator can set. Env names are the field names, upper-cased, prefixed."""
+class ArchivistSettings(BaseSettings):
+    """The sources every archivist settings class reads, in order of precedence: explicit values,
+    ``ARCHIVIST_*`` environment variables, then ``archivist.toml`` in the working directory."""
 
     model_config = SettingsConfigDict(
         env_prefix="ARCHIVIST_", toml_file="archivist.toml", extra="ignore"
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls)
+        return init_settings, env_settings, toml, file_secret_settings
+
+
+class Settings(ArchivistSettings):
+    """Everything an operator can set. Env names are the field names, upper-cased, prefixed."""
 
     db: str = ".archivist"
     collection: str = "default"
@@ -80,18 +97,6 @@ class Settings(BaseSettings):
     llm_section_max_tokens: int = 2048
     llm_map_reduce: bool = True
     llm_max_map_calls: int = 8
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls)
-        return init_settings, env_settings, toml, file_secret_settings
 
     def options(self) -> StageOptions:
         """Per-stage options derived from these settings."""
