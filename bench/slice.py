@@ -1,8 +1,9 @@
-"""Figures for the vertical slice: conversion, embedding and search speed on this machine.
+"""Figures for the vertical slice: embedding and search speed on this machine.
 
-- digital-PDF conversion pages/s, ours vs ``pymupdf4llm.to_markdown`` on the same files;
-- embedding chunks/s with the default embedder over the chunks of those files;
+- embedding chunks/s with the default embedder over the chunks of the given PDFs;
 - ``search`` (hybrid) latency over 100 queries against an index of those files.
+
+Conversion speed (ours against ``pymupdf4llm.to_markdown``) is ``bench/convert_speed.py``.
 
     python bench/slice.py --pdfs ../shared/data/pdf/docling/pdf sample_docs --out bench/results
 
@@ -20,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pymupdf
-
 from pipeline.archive import Archive
 from pipeline.chunk import chunk_markdown
 from pipeline.convert import convert_document
@@ -31,35 +30,6 @@ from pipeline.settings import Settings
 
 def _pdfs(folders: list[Path]) -> list[Path]:
     return sorted(p for f in folders for p in (f.rglob("*.pdf") if f.is_dir() else [f]))
-
-
-def _pages(pdfs: list[Path]) -> int:
-    total = 0
-    for p in pdfs:
-        with pymupdf.open(p) as doc:
-            total += doc.page_count
-    return total
-
-
-def bench_convert(pdfs: list[Path], repeat: int) -> dict[str, float]:
-    """Best-of-``repeat`` wall time for each converter over all files."""
-    import pymupdf4llm
-
-    def ours() -> None:
-        for p in pdfs:
-            convert_document(SourceDocument(uri=str(p), path=p))
-
-    def theirs() -> None:
-        for p in pdfs:
-            pymupdf4llm.to_markdown(str(p), show_progress=False)
-
-    pages = _pages(pdfs)
-    out: dict[str, float] = {"pages": pages}
-    for name, fn in (("archivist", ours), ("pymupdf4llm", theirs)):
-        best = min(_timed(fn) for _ in range(repeat))
-        out[f"{name}_pages_per_s"] = round(pages / best, 2)
-        out[f"{name}_ms_per_page"] = round(1000 * best / pages, 1)
-    return out
 
 
 def _timed(fn) -> float:  # type: ignore[no-untyped-def]
@@ -101,7 +71,6 @@ def bench_search(archive: Archive, pdfs: list[Path], n: int = 100) -> dict[str, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--pdfs", type=Path, nargs="+", required=True)
-    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=Path("bench/results"))
     args = ap.parse_args()
     pdfs = _pdfs(args.pdfs)
@@ -110,7 +79,6 @@ def main() -> None:
         result = {
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
             "files": len(pdfs),
-            "convert": bench_convert(pdfs, args.repeat),
             "embed": bench_embed(archive, pdfs),
             "search": bench_search(archive, pdfs),
         }
