@@ -126,18 +126,32 @@ def test_deploy_creates_a_scheduled_deployment_a_worker_runs(
         ("brief.md", "press", "ok")
     ]
 
-    # The scheduler plans the next runs at 02:00 Paris time. Its service loop runs on its own
-    # clock, so ask the server to plan them now rather than racing it.
-    planned = httpx.post(f"{api}/deployments/{deployment['id']}/schedule", json={"min_runs": 3})
-    assert planned.status_code in (200, 201, 204), planned.text
-    flows = httpx.post(
-        f"{api}/flow_runs/filter",
-        json={"deployments": {"id": {"any_": [deployment["id"]]}},
-              "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}},
-    ).json()  # fmt: skip
+    # The scheduler plans the next runs at 02:00 Paris time.
+    flows = _scheduled_runs(api, deployment["id"])
     starts = [dt.datetime.fromisoformat(f["expected_start_time"]) for f in flows]
     paris = [s.astimezone(zoneinfo.ZoneInfo("Europe/Paris")) for s in starts]
     assert paris and all((p.hour, p.minute) == (2, 0) for p in paris)
+
+
+def _scheduled_runs(api: str, deployment_id: str, timeout_s: float = 90.0) -> list[dict]:
+    """The deployment's SCHEDULED runs, once the server has planned some.
+
+    The scheduler service runs on its own clock, and on a busy machine the SQLite-backed server
+    answers 503 while it is writing; so ask it to plan runs, and poll until they are there.
+    """
+    query = {
+        "deployments": {"id": {"any_": [deployment_id]}},
+        "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+    }
+    deadline = time.monotonic() + timeout_s
+    while True:
+        httpx.post(f"{api}/deployments/{deployment_id}/schedule", json={"min_runs": 3})
+        found = httpx.post(f"{api}/flow_runs/filter", json=query)
+        if found.status_code == 200 and found.json():
+            return list(found.json())
+        if time.monotonic() > deadline:
+            return []
+        time.sleep(1.0)
 
 
 def test_invalid_cron_is_refused_before_anything_is_registered() -> None:
