@@ -30,6 +30,7 @@ import numpy as np
 
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import EmbedOptions
+from pipeline.registry import lookup
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +200,7 @@ def register_embedder(kind: str, factory: Callable[[EmbedOptions], Any]) -> None
 
 def make_embedder(opts: EmbedOptions) -> Embedder:
     """The embedder for ``opts``, loaded once per process and options."""
-    if opts.kind not in EMBEDDERS:
-        raise ConfigError(
-            f"unknown embedder kind {opts.kind!r}; valid: {', '.join(sorted(EMBEDDERS))}"
-        )
+    lookup(EMBEDDERS, opts.kind, "embedder kind")
     return _cached(opts)
 
 

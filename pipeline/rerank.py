@@ -30,6 +30,7 @@ import numpy as np
 
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import Hit, RerankOptions
+from pipeline.registry import lookup
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +123,7 @@ def register_reranker(kind: str, factory: Callable[[RerankOptions], Reranker]) -
 
 def make_reranker(opts: RerankOptions) -> Reranker:
     """The reranker for ``opts``, loaded once per process and options."""
-    if opts.kind not in RERANKERS:
-        raise ConfigError(
-            f"unknown reranker kind {opts.kind!r}; valid: {', '.join(sorted(RERANKERS))}"
-        )
+    lookup(RERANKERS, opts.kind, "reranker kind")
     return _cached(opts)
 
 

@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pipeline.answer.stream import AnswerStream, stream_answer
-from pipeline.errors import ConfigError
 from pipeline.models import Answer, AnswerOptions, Hit
+from pipeline.registry import lookup
 
 if TYPE_CHECKING:
     from pipeline.answer.evidence import SectionLoader
@@ -90,11 +90,7 @@ def make_answerer(
     Tekken, else an estimate); ``sections`` loads documents' chunks so LLM answers can read whole
     sections around the hits.
     """
-    factory = ANSWERERS.get(opts.backend)
-    if factory is None:
-        raise ConfigError(
-            f"unknown answer backend {opts.backend!r}; valid: {', '.join(sorted(ANSWERERS))}"
-        )
+    factory = lookup(ANSWERERS, opts.backend, "answer backend")
     answerer = factory(opts, embedder, token_counter)
     if sections is not None and isinstance(answerer, ReadsSections):
         answerer.sections = sections
