@@ -1,10 +1,11 @@
-"""``archivist sync``, ``watch`` and ``deploy``: the orchestrated ways in.
+"""``archivist sync``, ``watch``, ``deploy`` and ``maintain``: the orchestrated ways in.
 
 Prefect is imported inside the commands, so the other commands start without it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -222,3 +223,47 @@ def deploy(
     console.print(f"  pool      {deployed.pool}{created}")
     console.print(f"start a worker:  prefect worker start --pool {deployed.pool}")
     console.print(f"run it now:      prefect deployment run '{deployed.name}'")
+
+
+@app.command()
+def maintain(
+    db: DbOpt = None,
+    older_than_days: Annotated[
+        float | None,
+        typer.Option(help="Delete table versions older than this (default 7, Settings)."),
+    ] = None,
+    cron: Annotated[
+        str | None, typer.Option("--cron", help="Schedule it (a deployment) instead of now.")
+    ] = None,
+    pool: Annotated[str, typer.Option(help="Work pool for --cron.")] = "archivist",
+    timezone: Annotated[str | None, typer.Option(help="IANA zone for the cron.")] = None,
+) -> None:
+    """Compact the index, bring its indexes up to date and delete old table versions.
+
+    Runs now, or with --cron registers a Prefect deployment of the maintain flow (docs/storage.md).
+    """
+    from flows.runtime import resolve_db
+    from pipeline.settings import Settings
+    from pipeline.store import LanceChunkStore
+
+    try:
+        if cron:
+            from flows.deploy import deploy_maintain
+
+            deployed = deploy_maintain(
+                db=db, cron=cron, pool=pool, timezone=timezone, older_than_days=older_than_days
+            )
+            console.print(f"deployment {deployed.name} ({deployed.id}), schedule {deployed.cron}")
+            console.print(f"start a worker:  prefect worker start --pool {deployed.pool}")
+            return
+        store = LanceChunkStore.open(Settings(db=resolve_db(db)).options().store)
+        days = None if older_than_days is None else dt.timedelta(days=older_than_days)
+        result = store.maintain(older_than=days)
+    except ArchivistError as e:
+        err_console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from e
+    for step in result.indexes:
+        console.print(f"index     {step}")
+    for name, before in result.versions_before.items():
+        rows, after = result.rows[name], result.versions_after[name]
+        console.print(f"{name:<9} {rows} rows, {before} versions -> {after}")

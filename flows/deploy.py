@@ -150,6 +150,49 @@ def serve_ingest(
     )
 
 
+def deploy_maintain(
+    *,
+    db: str | None = None,
+    cron: str = "0 3 * * 0",
+    name: str | None = None,
+    pool: str = DEFAULT_POOL,
+    timezone: str | None = None,
+    older_than_days: float | None = None,
+) -> DeployedIngest:
+    """Register (or update) a scheduled deployment of the maintain flow for index ``db``:
+    compaction, index refresh and old-version cleanup, weekly by default (Sunday 03:00)."""
+    from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
+
+    from flows.maintain import maintain_flow
+    from flows.runtime import resolve_db
+
+    check_cron(cron)
+    params: dict[str, Any] = {"db": resolve_db(db)}
+    if older_than_days is not None:
+        params["older_than_days"] = older_than_days
+    name = name or deployment_name(params["db"])
+    created = ensure_process_pool(pool)
+    deployment = maintain_flow.to_deployment(
+        name=name,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters=params,
+        description=f"Scheduled upkeep (compaction, indexes, cleanup) of {params['db']}.",
+        tags=["archivist"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    deployment_id: UUID = deployment.apply(work_pool_name=pool)  # type: ignore[union-attr,assignment]
+    return DeployedIngest(
+        id=deployment_id,
+        name=f"{maintain_flow.name}/{name}",
+        pool=pool,
+        cron=cron,
+        timezone=timezone,
+        parameters=params,
+        pool_created=created,
+    )
+
+
 def _absolute(source: str) -> str:
     if "://" in source:
         return source

@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 DocumentStatus = Literal["ok", "partial", "failed"]
 PageMethod = Literal["text", "ocr", "vlm", "none"]
@@ -309,6 +309,9 @@ class ConvertOptions(BaseModel):
     workers: int = Field(default=2, ge=1, le=64, description="pages OCR'd in parallel")
     ocr_threads: int = Field(default=1, ge=1, description="threads per OCR inference")
     ocr_device: Literal["auto", "cpu", "cuda"] = "auto"
+    # "int8": the RapidOCR recogniser quantised to 8 bits on first use (needs the onnx package):
+    # about 1.7× less CPU per scanned page, text read ~1 % different (docs/convert.md).
+    ocr_precision: Literal["fp32", "int8"] = "fp32"
     ocr_languages: tuple[str, ...] = ("fr", "en")
     remove_furniture: bool = Field(
         default=True, description="drop running headers, footers and page numbers"
@@ -341,11 +344,21 @@ class EmbedOptions(BaseModel):
 
 
 class StoreOptions(BaseModel):
-    """Where and how the index lives."""
+    """Where and how the index lives: a folder, object storage (``s3://bucket/prefix``) or
+    LanceDB Cloud (``db://name``), and when its indexes are built (docs/storage.md).
+
+    ``storage_options`` go to LanceDB as they are (``aws_endpoint``, ``aws_region``,
+    ``aws_access_key_id``, ``allow_http``...); their values, like ``api_key``, are secrets:
+    hidden in reprs and logs.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     uri: str = ".archivist"
+    storage_options: dict[str, SecretStr] = Field(default_factory=dict)
+    api_key: SecretStr | None = None  # db:// (LanceDB Cloud) only, like region and host_override
+    region: str = "us-east-1"
+    host_override: str | None = None
     fts_languages: tuple[str, ...] = ("French", "English")
     fts_stem: bool = True
     reindex_after_rows: int = 2000
@@ -354,6 +367,27 @@ class StoreOptions(BaseModel):
         description="compact both tables after this many document writes (each write adds "
         "fragments; thousands of tiny ones slow every later write and query)",
     )
+    scalar_indexes: bool = True
+    vector_index_min_rows: int = Field(
+        default=100_000,
+        description="build the IVF_PQ vector index once the chunks table holds this many rows "
+        "(below it an exact scan is fast and exact)",
+    )
+    vector_partition_rows: int = Field(default=8192, ge=256)  # rows per IVF partition
+    vector_retrain_growth: float = Field(default=2.0, gt=1.0)  # retrain when rows grow this much
+    vector_nprobes: int = Field(default=20, ge=1)
+    vector_refine_factor: int = Field(default=10, ge=1)
+    read_consistency_s: float | None = Field(
+        default=5.0,
+        description="see other processes' writes within this many seconds (None: only at open; "
+        "LanceDB's default, which leaves a long-running API blind to a flow's ingests)",
+    )
+    commit_retries: int = Field(default=6, ge=0)
+    commit_backoff_s: float = Field(default=0.1, ge=0.0)
+    cleanup_older_than_days: float = Field(default=7.0, ge=0.0)
+
+    def __hash__(self) -> int:  # frozen options stay hashable despite the dict field
+        return hash(self.model_dump_json())
 
 
 class RetrieveOptions(BaseModel):
@@ -434,6 +468,15 @@ class RerankOptions(BaseModel):
     batch_size: int = 16
     max_length: int = 512
     device: str | None = None
+    weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="kind 'embedder': share of the second embedder's score in the blended score",
+    )
+    threads: int | None = Field(
+        default=None, description="kind 'embedder': threads of the second embedder"
+    )
 
 
 class PageBlock(BaseModel):

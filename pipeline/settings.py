@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
+from pydantic import SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -65,6 +66,23 @@ class Settings(ArchivistSettings):
     db: str = ".archivist"
     collection: str = "default"
 
+    # Where the index lives when ``db`` is s3://… (docs/storage.md). The named fields are the
+    # S3 ones; ``storage_options`` (JSON in the environment) passes any other LanceDB key.
+    storage_endpoint: str | None = None
+    storage_region: str | None = None
+    storage_access_key_id: str | None = None
+    storage_secret_access_key: SecretStr | None = None
+    storage_session_token: SecretStr | None = None
+    storage_allow_http: bool | None = None
+    storage_options: dict[str, SecretStr] = {}
+    # LanceDB Cloud (db://…)
+    db_api_key: SecretStr | None = None
+    db_region: str = "us-east-1"
+    db_host_override: str | None = None
+    # Index upkeep
+    vector_index_min_rows: int = 100_000
+    maintain_cleanup_days: float = 7.0
+
     embedder: str = "use-multilingual"
     embedder_model: str | None = None
     embed_threads: int = 1
@@ -98,6 +116,27 @@ class Settings(ArchivistSettings):
     llm_map_reduce: bool = True
     llm_max_map_calls: int = 8
 
+    def lance_storage_options(self) -> dict[str, SecretStr]:
+        """LanceDB's object-store options: ``storage_options``, then the named fields on top.
+
+        Unset fields are left out, so LanceDB still reads the standard variables
+        (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT``...) and instance credentials.
+        """
+        allow_http = self.storage_allow_http
+        named = {
+            "aws_endpoint": self.storage_endpoint,
+            "aws_region": self.storage_region,
+            "aws_access_key_id": self.storage_access_key_id,
+            "aws_secret_access_key": self.storage_secret_access_key,
+            "aws_session_token": self.storage_session_token,
+            "allow_http": None if allow_http is None else str(allow_http).lower(),
+        }
+        out = dict(self.storage_options)
+        for key, value in named.items():
+            if value is not None:
+                out[key] = value if isinstance(value, SecretStr) else SecretStr(value)
+        return out
+
     def options(self) -> StageOptions:
         """Per-stage options derived from these settings."""
         llm = LLMOptions(
@@ -127,7 +166,16 @@ class Settings(ArchivistSettings):
             embed=EmbedOptions(
                 kind=self.embedder, model=self.embedder_model, threads=self.embed_threads
             ),
-            store=StoreOptions(uri=self.db, fts_languages=self.fts_languages),
+            store=StoreOptions(
+                uri=self.db,
+                storage_options=self.lance_storage_options(),
+                api_key=self.db_api_key,
+                region=self.db_region,
+                host_override=self.db_host_override,
+                fts_languages=self.fts_languages,
+                vector_index_min_rows=self.vector_index_min_rows,
+                cleanup_older_than_days=self.maintain_cleanup_days,
+            ),
             retrieve=RetrieveOptions(k=self.search_k, candidates=self.search_candidates),
             answer=AnswerOptions(backend=self.answer_backend, llm=llm),
         )

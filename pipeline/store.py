@@ -6,7 +6,11 @@ created; opening it with another embedder raises ``IndexSchemaError`` instead of
 spaces.
 Writes are idempotent (``merge_insert`` on ids). A document's chunks are written before its row, so
 a crash in between leaves chunks without a document row, which the next ingest of the same bytes
-overwrites: nothing half-written is ever reported as ingested.
+overwrites: nothing half-written is ever reported as ingested. Every write is retried on commit
+conflicts, so several processes may write one index (``pipeline.store_upkeep``).
+
+The index may be a folder, object storage (``s3://bucket/prefix``, with ``storage_options``) or
+LanceDB Cloud (``db://name``); docs/storage.md shows each.
 
 >>> store = LanceChunkStore(StoreOptions(uri="/tmp/idx"), embedder="use", dim=512)  # doctest: +SKIP
 """
@@ -14,16 +18,17 @@ overwrites: nothing half-written is ever reported as ingested.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
-import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import pyarrow as pa
 
-from pipeline.errors import IndexSchemaError
+from pipeline import store_upkeep as upkeep
+from pipeline.errors import ConfigError, EngineError, IndexSchemaError
 from pipeline.models import (
     Chunk,
     DocumentRecord,
@@ -39,6 +44,8 @@ DOCUMENTS = "documents"
 CHUNKS = "chunks"
 META_EMBEDDER = b"archivist.embedder"
 META_DIM = b"archivist.dim"
+
+T = TypeVar("T")
 
 LANGUAGE_CODES = {"french": "fr", "english": "en", "german": "de", "spanish": "es", "italian": "it"}
 
@@ -118,18 +125,24 @@ def filter_sql(filters: SearchFilters | None) -> str | None:
     return " AND ".join(parts) or None
 
 
+class DocumentWrite(NamedTuple):
+    """One document to store: its row, its chunks and their vectors (None when no chunks)."""
+
+    record: DocumentRecord
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray | None
+
+
 class LanceChunkStore:
     """Both tables of one index, opened (or created) for one embedder."""
 
     def __init__(self, opts: StoreOptions, *, embedder: str, dim: int) -> None:
-        import lancedb
-
         self.opts = opts
         self._writes = 0
         self.embedder = embedder
         self.dim = dim
         self.languages = tuple(opts.fts_languages)
-        self._db = lancedb.connect(opts.uri)
+        self._db = upkeep.connect(opts)
         names = set(self._db.list_tables().tables)
         if DOCUMENTS in names:
             self.documents = self._db.open_table(DOCUMENTS)
@@ -141,6 +154,25 @@ class LanceChunkStore:
         else:
             schema = _chunks_schema(embedder, dim, self.languages)
             self.chunks = self._db.create_table(CHUNKS, schema=schema)
+
+    @classmethod
+    def open(cls, opts: StoreOptions) -> LanceChunkStore:
+        """Open an existing index with the embedder recorded in it, without loading any model
+        (what maintenance needs). Raises ``ConfigError`` when there is no index at ``opts.uri``."""
+        db = upkeep.connect(opts)
+        if CHUNKS not in set(db.list_tables().tables):
+            raise ConfigError(f"no index at {opts.uri} (no {CHUNKS!r} table)")
+        meta = db.open_table(CHUNKS).schema.metadata or {}
+        embedder = meta.get(META_EMBEDDER, b"").decode()
+        return cls(opts, embedder=embedder, dim=int(meta.get(META_DIM, b"0").decode() or 0))
+
+    def _commit(self, what: str, op: Callable[[], T], table: Any = None) -> T:
+        """``op`` (one write to ``table``), retried on commit conflicts with other writers."""
+        opts = self.opts
+        refresh = getattr(table, "checkout_latest", None)
+        return upkeep.commit(
+            what, op, retries=opts.commit_retries, backoff_s=opts.commit_backoff_s, refresh=refresh
+        )
 
     def _check_schema(self) -> None:
         meta = self.chunks.schema.metadata or {}
@@ -197,36 +229,72 @@ class LanceChunkStore:
         self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray | None
     ) -> None:
         """Store a document's chunks, then its row (the row is the commit mark)."""
-        if chunks:
-            assert vectors is not None and len(vectors) == len(chunks)
-            rows = [self._chunk_row(c, v) for c, v in zip(chunks, vectors, strict=True)]
-            self.chunks.merge_insert(
-                "chunk_id"
-            ).when_matched_update_all().when_not_matched_insert_all().execute(
-                pa.Table.from_pylist(rows, schema=self.chunks.schema)
-            )
+        self.write_documents([DocumentWrite(record, chunks, vectors)])
+
+    def write_documents(self, items: Sequence[DocumentWrite]) -> None:
+        """Store several documents with one commit per step, whatever their number: all their
+        chunks, then the removal of chunks a re-chunked document no longer has, then all their
+        rows. Fewer commits mean fewer table versions and fragments, and fewer conflicts between
+        concurrent writers. A document given twice is written once (the last one wins).
+
+        >>> store.write_documents([DocumentWrite(record, chunks, vectors), ...])  # doctest: +SKIP
+        """
+        batch = list({item.record.doc_id: item for item in items}.values())
+        if not batch:
+            return
+        rows: list[dict[str, Any]] = []
+        stale: list[str] = []
+        for record, chunks, vectors in batch:
+            if not chunks:
+                continue
+            if vectors is None or len(vectors) != len(chunks):
+                raise ValueError(f"{record.doc_id}: {len(chunks)} chunks need as many vectors")
+            rows.extend(self._chunk_row(c, v) for c, v in zip(chunks, vectors, strict=True))
+            stale.append(f"(doc_id = {_sql_str(record.doc_id)} AND ordinal >= {len(chunks)})")
+        if rows:
+            data = pa.Table.from_pylist(rows, schema=self.chunks.schema)
+            chunks = self.chunks
+            self._commit("write chunks", lambda: _upsert(chunks, "chunk_id", data), chunks)
             # A re-chunked document may have fewer chunks than before: drop the extra ordinals.
-            self.chunks.delete(f"doc_id = {_sql_str(record.doc_id)} AND ordinal >= {len(chunks)}")
-        row = _document_row(record)
-        self.documents.merge_insert(
-            "doc_id"
-        ).when_matched_update_all().when_not_matched_insert_all().execute(
-            pa.Table.from_pylist([row], schema=self.documents.schema)
+            self._commit("drop stale chunks", lambda: chunks.delete(" OR ".join(stale)), chunks)
+        docs = pa.Table.from_pylist(
+            [_document_row(item.record) for item in batch], schema=self.documents.schema
         )
-        self._writes += 1
-        if self.opts.compact_every_writes and self._writes % self.opts.compact_every_writes == 0:
-            self.compact()
+        documents = self.documents
+        self._commit("write documents", lambda: _upsert(documents, "doc_id", docs), documents)
+        before, self._writes = self._writes, self._writes + len(batch)
+        every = self.opts.compact_every_writes
+        if every and self._writes // every > before // every:
+            try:
+                self.compact()
+            except EngineError as e:  # the documents are stored; compaction can wait
+                log.warning("compaction postponed: %s", e)
 
     def compact(self) -> None:
         """Merge the small fragments that one-document writes leave (and fold new rows into the
-        full-text indexes), so that ingest and search stay fast as the tables grow."""
-        self.chunks.optimize()
-        self.documents.optimize()
+        indexes), so that ingest and search stay fast as the tables grow."""
+        self._commit("compact chunks", lambda: self.chunks.optimize(), self.chunks)
+        self._commit("compact documents", lambda: self.documents.optimize(), self.documents)
+
+    def maintain(self, *, older_than: dt.timedelta | None = None) -> upkeep.Maintenance:
+        """Scheduled upkeep: create missing indexes, compact both tables, fold new rows into
+        every index and delete the table versions older than ``older_than`` (default
+        ``StoreOptions.cleanup_older_than_days``), which frees their files.
+
+        A version still read by a running search or written on by another process must not be
+        removed: keep ``older_than`` well above the longest query or ingest run (days, not
+        seconds) unless nothing else uses the index.
+        """
+        if older_than is None:
+            older_than = dt.timedelta(days=self.opts.cleanup_older_than_days)
+        tables = {CHUNKS: self.chunks, DOCUMENTS: self.documents}
+        return upkeep.maintain(tables, self.ensure_indexes, self._commit, older_than)
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and its chunks (chunks first: no orphan is ever searchable)."""
-        self.chunks.delete(f"doc_id = {_sql_str(doc_id)}")
-        self.documents.delete(f"doc_id = {_sql_str(doc_id)}")
+        where = f"doc_id = {_sql_str(doc_id)}"
+        self._commit("delete chunks", lambda: self.chunks.delete(where), self.chunks)
+        self._commit("delete document", lambda: self.documents.delete(where), self.documents)
 
     def _chunk_row(self, chunk: Chunk, vector: np.ndarray) -> dict[str, Any]:
         from pipeline.chunk import context_header
@@ -242,23 +310,46 @@ class LanceChunkStore:
 
     # --- search ---
 
-    def ensure_indexes(self) -> None:
-        """Create the full-text indexes when missing; fold new rows into them when many."""
+    def ensure_indexes(self) -> list[str]:
+        """Bring the indexes in line with the tables' size; returns what it did.
+
+        - chunks: one full-text index per language, always;
+        - both tables: BTREE on date and ids, BITMAP on collection and language
+          (``scalar_indexes``), so filtered searches and lookups skip the scan;
+        - chunks: an IVF_PQ cosine index once ``vector_index_min_rows`` rows are reached,
+          retrained after the table grows ``vector_retrain_growth`` times;
+        - either table: ``optimize`` (compaction + folding new rows into every index) once an
+          index misses more than ``reindex_after_rows`` rows. Searches see unindexed rows anyway.
+        """
         from lancedb.index import FTS
 
-        if self.chunks.count_rows() == 0:
-            return
-        existing = {tuple(ix.columns) for ix in self.chunks.list_indices()}
-        for lang in self.languages:
-            column = fts_column(lang)
-            if (column,) not in existing:
-                config = FTS(language=lang, stem=self.opts.fts_stem, ascii_folding=True)
-                self.chunks.create_index(column, config=config)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            stats = [self.chunks.index_stats(ix.name) for ix in self.chunks.list_indices()]
-        if any(s and s.num_unindexed_rows > self.opts.reindex_after_rows for s in stats):
-            self.chunks.optimize()
+        done: list[str] = []
+        rows = int(self.chunks.count_rows())
+        if rows:
+            existing = {tuple(ix.columns) for ix in self.chunks.list_indices()}
+            for lang in self.languages:
+                column = fts_column(lang)
+                if (column,) not in existing:
+                    config = FTS(language=lang, stem=self.opts.fts_stem, ascii_folding=True)
+                    build = functools.partial(self.chunks.create_index, column, config=config)
+                    self._commit(f"index {column}", build, self.chunks)
+                    done.append(f"FTS chunks.{column}")
+            if self.opts.scalar_indexes:
+                upkeep.ensure_scalar_indexes(self.chunks, upkeep.CHUNK_SCALAR, done, self._commit)
+            vector = upkeep.ensure_vector_index(
+                self.chunks, rows=rows, dim=self.dim, opts=self.opts, run=self._commit
+            )
+            if vector:
+                done.append(vector)
+        if self.opts.scalar_indexes and self.documents.count_rows():
+            upkeep.ensure_scalar_indexes(self.documents, upkeep.DOCUMENT_SCALAR, done, self._commit)
+        for name, table in ((CHUNKS, self.chunks), (DOCUMENTS, self.documents)):
+            if upkeep.needs_refresh(table, self.opts):
+                self._commit(f"optimize {name}", table.optimize, table)
+                done.append(f"optimize {name}")
+        for step in done:
+            log.info("index %s: %s", self.opts.uri, step)
+        return done
 
     def search_fts(
         self, query: str, *, language: str, k: int, filters: SearchFilters | None = None
@@ -277,10 +368,17 @@ class LanceChunkStore:
     def search_vector(
         self, vector: np.ndarray, *, k: int, filters: SearchFilters | None = None
     ) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine distance."""
+        """Nearest chunks by cosine distance.
+
+        With a vector index, ``vector_nprobes`` partitions are searched, more when a filter
+        leaves too few rows in them, and the best candidates are re-ranked on their full vectors
+        (``vector_refine_factor``), so recall stays high; without one the scan is exact and these
+        settings do nothing.
+        """
         # a vector query builder (search() is typed as the generic base class)
-        q = self.chunks.search(np.asarray(vector, dtype=np.float32))
-        q = q.distance_type("cosine")  # type: ignore[attr-defined]
+        q: Any = self.chunks.search(np.asarray(vector, dtype=np.float32))
+        q = q.distance_type("cosine").minimum_nprobes(self.opts.vector_nprobes)
+        q = q.maximum_nprobes(0).refine_factor(self.opts.vector_refine_factor)
         where = filter_sql(filters)
         if where:
             q = q.where(where, prefilter=True)
@@ -296,6 +394,10 @@ _CHUNK_COLUMNS = [
     "chunk_id", "doc_id", "ordinal", "text", "heading_path", "page_start", "page_end",
     "title", "source", "date", "language", "collection", "regions",
 ]  # fmt: skip
+
+
+def _upsert(table: Any, key: str, data: pa.Table) -> None:
+    table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
 
 
 def _chunk(row: dict[str, Any]) -> Chunk:

@@ -1,0 +1,225 @@
+"""Keeping a LanceDB index healthy as it grows and as several writers share it.
+
+- ``commit``: run one table write (merge_insert, delete, optimize) and retry it, with jittered
+  exponential backoff, when Lance reports a commit conflict. Lance already rebases compatible
+  concurrent commits itself (two appends, two merge_inserts of different rows); what reaches
+  Python is the rest: two compactions of the same fragments, or contention that outlasted Lance's
+  own retries. Every write archivist makes is idempotent, so running it again is safe.
+- ``ensure_scalar_indexes``, ``ensure_vector_index`` (for ``LanceChunkStore.ensure_indexes``):
+  the indexes a table should have at its size: full-text (one per language), scalar (BTREE on
+  dates and ids, BITMAP on collection and language), and on the chunks table an IVF_PQ vector
+  index once it passes ``StoreOptions.vector_index_min_rows``, retrained when the table has
+  grown ``vector_retrain_growth`` times since training. New rows are folded into every index by
+  ``optimize`` once more than ``reindex_after_rows`` are unindexed; until then searches still
+  see them (Lance scans unindexed rows).
+
+IVF_PQ rather than an HNSW variant: LanceDB recommends IVF_PQ (or IVF_RQ) for vector search with
+metadata filters, which is how archivist searches (collection, date, language).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import random
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, TypeVar
+
+from pipeline.errors import EngineError
+from pipeline.models import StoreOptions
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Lance reports conflicts as error text (a RuntimeError here); these are the phrases it uses
+# ("Retryable commit conflict for version N", "Commit conflict for version N",
+# "Too much write contention", "... preempted by concurrent transaction ...").
+_CONFLICT_MARKERS = ("commit conflict", "write contention", "preempted by concurrent")
+# Scalar indexes: BTREE for ranges and ids, BITMAP for columns with few distinct values.
+CHUNK_SCALAR = {"date": "BTREE", "collection": "BITMAP", "language": "BITMAP",
+                "doc_id": "BTREE", "chunk_id": "BTREE"}  # fmt: skip
+DOCUMENT_SCALAR = {"date": "BTREE", "collection": "BITMAP", "language": "BITMAP",
+                   "doc_id": "BTREE", "uri": "BTREE"}  # fmt: skip
+META_VECTOR_ROWS = "archivist.vector_index_rows"  # rows the IVF centroids were trained on
+PQ_MIN_ROWS = 256  # 8-bit product quantisation trains 256 centroids per sub-vector
+
+
+def connect(opts: StoreOptions) -> Any:
+    """A LanceDB connection to ``opts.uri`` with its storage options (or Cloud credentials).
+
+    Secrets leave their ``SecretStr`` only here, on their way into LanceDB.
+    """
+    import lancedb
+
+    storage = {k: v.get_secret_value() for k, v in opts.storage_options.items()} or None
+    if opts.uri.startswith("db://"):  # LanceDB Cloud: always reads the latest version
+        key = opts.api_key.get_secret_value() if opts.api_key else None
+        return lancedb.connect(
+            opts.uri,
+            api_key=key,
+            region=opts.region,
+            host_override=opts.host_override,
+            storage_options=storage,
+        )
+    consistency = None
+    if opts.read_consistency_s is not None:
+        consistency = dt.timedelta(seconds=opts.read_consistency_s)
+    return lancedb.connect(opts.uri, storage_options=storage, read_consistency_interval=consistency)
+
+
+def is_commit_conflict(error: BaseException) -> bool:
+    """True when ``error`` is Lance saying another writer committed first."""
+    text = str(error).lower()
+    return any(marker in text for marker in _CONFLICT_MARKERS)
+
+
+def commit(
+    what: str,
+    op: Callable[[], T],
+    *,
+    retries: int,
+    backoff_s: float,
+    refresh: Callable[[], object] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``op()``, tried again up to ``retries`` times when it fails on a commit conflict.
+
+    ``refresh`` runs before each new try: a table handle keeps the version it last saw, and a
+    compaction planned on that stale version would conflict again, forever (seen with two
+    processes compacting one table). Other errors are raised at once. When the conflicts
+    outlast the retries, a retryable ``EngineError`` says so (orchestration may retry the stage).
+
+    >>> commit("write chunks", lambda: 3, retries=2, backoff_s=0.1)
+    3
+    """
+    for attempt in range(retries + 1):
+        try:
+            return op()
+        except Exception as e:
+            if not is_commit_conflict(e):
+                raise
+            if attempt == retries:
+                raise EngineError(
+                    f"{what}: commit conflict persisted after {retries + 1} attempts: {e}",
+                    retryable=True,
+                ) from e
+            delay = backoff_s * (2**attempt) * (0.5 + random.random())
+            log.info("%s: commit conflict, retrying in %.2fs (%s)", what, delay, e)
+            sleep(delay)
+            if refresh is not None:
+                refresh()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def vector_index_config(rows: int, dim: int, opts: StoreOptions) -> Any:
+    """IVF_PQ on cosine distance sized for ``rows`` vectors of ``dim``.
+
+    Partitions hold about ``vector_partition_rows`` rows each (LanceDB's own default target is
+    8192), never fewer than k-means can train. PQ uses dim/16 sub-vectors (dim/8 when 16 does not
+    divide it), the layout LanceDB's SIMD kernels are built for.
+    """
+    from lancedb.index import IvfPq
+
+    partitions = max(1, min(rows // opts.vector_partition_rows, rows // PQ_MIN_ROWS))
+    if dim % 16 == 0:
+        sub_vectors = dim // 16
+    elif dim % 8 == 0:
+        sub_vectors = dim // 8
+    else:
+        sub_vectors = 1
+    return IvfPq(distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors)
+
+
+def _index_stats(table: Any) -> dict[str, Any]:
+    with warnings.catch_warnings():  # index_stats warns about its own deprecations
+        warnings.simplefilter("ignore")
+        return {ix.name: table.index_stats(ix.name) for ix in table.list_indices()}
+
+
+Run = Callable[[str, Callable[[], Any], Any], Any]  # LanceChunkStore._commit: what, op, table
+
+
+def ensure_scalar_indexes(table: Any, wanted: Mapping[str, str], done: list[str], run: Run) -> None:
+    """Create the missing ``column -> BTREE|BITMAP`` indexes of ``table``."""
+    from lancedb.index import Bitmap, BTree
+
+    names = set(table.schema.names)
+    existing = {tuple(ix.columns) for ix in table.list_indices()}
+    for column, kind in wanted.items():
+        if column in names and (column,) not in existing:
+            config = BTree() if kind == "BTREE" else Bitmap()
+            run(
+                f"index {column}",
+                functools.partial(table.create_index, column, config=config),
+                table,
+            )
+            done.append(f"{kind} {table.name}.{column}")
+
+
+def ensure_vector_index(
+    table: Any, *, rows: int, dim: int, opts: StoreOptions, run: Run
+) -> str | None:
+    """Build the IVF_PQ index when the table reaches the threshold; retrain it when the table has
+    grown ``vector_retrain_growth`` times since. Returns what was done, or None."""
+    if rows < max(opts.vector_index_min_rows, PQ_MIN_ROWS):
+        return None
+    index = next((ix for ix in table.list_indices() if list(ix.columns) == ["vector"]), None)
+    meta = table.schema.field("vector").metadata or {}
+    trained = int(meta.get(META_VECTOR_ROWS.encode(), b"0") or 0)
+    if index is not None and not trained:  # built elsewhere (by hand, a bench): adopt it
+        trained = int(index.num_indexed_rows or rows)
+        run("vector index rows", functools.partial(_record_trained, table, trained), table)
+    if index is not None and rows < trained * opts.vector_retrain_growth:
+        return None
+    config = vector_index_config(rows, dim, opts)
+    build = functools.partial(table.create_index, "vector", config=config, replace=True)
+    run("vector index", build, table)
+    run("vector index rows", functools.partial(_record_trained, table, rows), table)
+    verb = "retrained" if index is not None else "built"
+    return f"IVF_PQ {table.name}.vector {verb}: {config.num_partitions} partitions, {rows} rows"
+
+
+def _record_trained(table: Any, rows: int) -> None:
+    table.update_field_metadata({"path": "vector", "metadata": {META_VECTOR_ROWS: str(rows)}})
+
+
+def needs_refresh(table: Any, opts: StoreOptions) -> bool:
+    """True when some index of ``table`` misses more than ``reindex_after_rows`` rows."""
+    stats = _index_stats(table).values()
+    return any(s and s.num_unindexed_rows > opts.reindex_after_rows for s in stats)
+
+
+class Maintenance(NamedTuple):
+    """What ``LanceChunkStore.maintain`` did: table versions before and after, per table,
+    and the indexes it created on the way."""
+
+    versions_before: dict[str, int]
+    versions_after: dict[str, int]
+    rows: dict[str, int]
+    indexes: list[str]
+    older_than: dt.timedelta
+
+
+def maintain(
+    tables: Mapping[str, Any],
+    ensure_indexes: Callable[[], list[str]],
+    commit_op: Callable[[str, Callable[[], Any], Any], Any],
+    older_than: dt.timedelta,
+) -> Maintenance:
+    """``LanceChunkStore.maintain``: indexes, then ``optimize`` with old-version cleanup."""
+    before = {name: len(t.list_versions()) for name, t in tables.items()}
+    created = ensure_indexes()
+    for name, table in tables.items():
+        optimize = functools.partial(table.optimize, cleanup_older_than=older_than)
+        commit_op(f"optimize {name}", optimize, table)
+    return Maintenance(
+        versions_before=before,
+        versions_after={name: len(t.list_versions()) for name, t in tables.items()},
+        rows={name: int(t.count_rows()) for name, t in tables.items()},
+        indexes=created,
+        older_than=older_than,
+    )
