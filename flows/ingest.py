@@ -1,7 +1,10 @@
 """The ingest flow: a source (folder, bucket, URL list, press feed) made searchable, incrementally.
 
-One run lists the source, then gives every document one task (fetch → convert → chunk → embed →
-store) and ends with one ``IngestResult`` per document and a Markdown artifact summing it up.
+One run lists the source, fetches each document in this process, has it prepared (convert →
+chunk → embed) by a task on the chosen runner (threads, a Dask or Ray cluster: see
+``flows.runners`` and docs/distributed.md), and writes the prepared documents to the index from
+this process only, in batches (``flows.writer``). It ends with one ``IngestResult`` per document
+and a Markdown artifact summing it up.
 
 - **new** bytes are ingested; **changed** bytes at a known uri replace the old version;
 - **unchanged** bytes cost a read and a hash (an object in a bucket: not even a download, when
@@ -22,17 +25,18 @@ Runs with no Prefect server (a temporary local one is started) or against ``PREF
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import queue
 import re
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, as_completed
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.base import (
@@ -45,162 +49,32 @@ from connectors.base import (
 )
 from flows.ledger import FingerprintLedger
 from flows.report import SyncProblem, SyncReport, Work
-from flows.runtime import CONVERT_LOCK, STORE_LOCK, archive_for, recipe, resolve_db, work_dir
-from flows.sync import fail, known_result, quick_unchanged, reconcile_removed, remember
-from pipeline.convert import convert_document
-from pipeline.errors import DocumentLoadError, EngineError
-from pipeline.ingest import Ingestor, PreparedDocument
-from pipeline.models import DEFAULT_COLLECTION, IngestResult, SourceDocument, StageError
-
-TASK_TAG = "archivist-ingest"
-RETRIES = 2
-
-
-class Rejected(NamedTuple):
-    """Input the converter refused. As deterministic as a success, so it is cached too."""
-
-    errors: list[StageError]
-
-
-class DocOutcome(NamedTuple):
-    """A document's result and the work it took (none, cached stage output, or a conversion)."""
-
-    result: IngestResult
-    work: Work
-
-
-def _retryable(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry engine errors that say they are worth retrying; never bad input or bugs."""
-    try:
-        state.result()
-    except EngineError as e:
-        return e.retryable
-    except Exception:
-        return False
-    return False
-
-
-def _prepare_key(context: Any, parameters: dict[str, Any]) -> str:
-    parts = [
-        parameters["content_hash"],
-        parameters["uri"],
-        parameters["metadata_json"],
-        parameters.get("media_type") or "",
-        parameters["recipe"],
-    ]
-    return "prepare-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-@task(
-    name="prepare-document",
-    cache_key_fn=_prepare_key,
-    persist_result=True,
-    cache_result_in_memory=False,
-    tags=[TASK_TAG],
+from flows.runners import (
+    RunnerPlan,
+    RunnerSettings,
+    inflight_limit,
+    result_storage,
+    runner_plan,
 )
-def prepare_document(
-    uri: str,
-    content_hash: str,
-    path: str,
-    metadata_json: str,
-    media_type: str | None,
-    recipe: str,
-    db: str,
-) -> PreparedDocument | Rejected:
-    """Convert, chunk and embed one document. Cached by content hash (with the uri, metadata and
-    ``recipe``, which also decide the output), results persisted under the index's work folder.
-
-    Bad input comes back as ``Rejected`` rather than raised: it is an outcome, not a task error.
-    """
-    from pipeline.models import SourceMetadata
-
-    archive = archive_for(db)
-    meta = SourceMetadata.model_validate_json(metadata_json)
-    src = SourceDocument(uri=uri, path=Path(path), media_type=media_type, metadata=meta)
-    if src.doc_id != content_hash:  # being written right now: the retry reads it again
-        raise EngineError(f"{src.name}: changed while being read", retryable=True)
-    try:
-        with CONVERT_LOCK:  # PyMuPDF is not thread-safe
-            parsed = convert_document(src, archive.options.convert)
-    except DocumentLoadError as e:
-        return Rejected([_error("convert", e)])
-    return archive.ingestor.prepare(src, parsed)
-
-
-@task(
-    name="ingest-document",
-    task_run_name="ingest {ref.uri}",
-    retries=RETRIES,
-    retry_delay_seconds=[2, 15],
-    retry_condition_fn=_retryable,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    tags=[TASK_TAG],
+from flows.runtime import (
+    archive_for,
+    recipe,
+    refresh_indexes,
+    resolve_db,
+    work_dir,
 )
-def ingest_document(spec: ConnectorSpec, ref: SourceRef, db: str) -> DocOutcome:
-    """Fetch one document and bring the index up to date with it."""
-    archive = archive_for(db)
-    ingestor = archive.ingestor
-    try:
-        src = make_connector(spec).fetch(ref)
-        doc_id = src.doc_id
-    except DocumentLoadError as e:
-        return DocOutcome(fail(ingestor, ref, None, "fetch", str(e)), "none")
-    except OSError as e:
-        return DocOutcome(fail(ingestor, ref, None, "read", str(e)), "none")
-    known = known_result(ingestor, src, doc_id)
-    if known:
-        return DocOutcome(known, "none")
-    path, staged = _stage(src, doc_id, work_dir(db))
-    try:
-        state = prepare_document.with_options(result_storage=work_dir(db) / "results")(
-            uri=src.uri,
-            content_hash=doc_id,
-            path=str(path),
-            metadata_json=src.metadata.model_dump_json(),
-            media_type=src.media_type,
-            recipe=recipe(archive),
-            db=db,
-            return_state=True,
-        )
-        prepared: PreparedDocument | Rejected = state.result()
-        work: Work = "cached" if state.name == "Cached" else "converted"
-    finally:
-        if staged:
-            path.unlink(missing_ok=True)
-    if isinstance(prepared, Rejected):
-        errors = prepared.errors
-    elif prepared.parsed.status == "failed":  # no page converted: a failure, not a success
-        errors = prepared.parsed.errors or [_error("convert", "no page could be converted")]
-    else:
-        with STORE_LOCK:
-            return DocOutcome(ingestor.commit(src, prepared), work)
-    with STORE_LOCK:
-        return DocOutcome(ingestor.fail(src, doc_id, errors), work)
-
-
-def _error(stage: str, e: object) -> StageError:
-    return StageError(stage=stage, message=str(e))
-
-
-def _stage(src: SourceDocument, doc_id: str, workdir: Path) -> tuple[Path, bool]:
-    """A local path holding the document's bytes (the file itself when it is local)."""
-    if src.path is not None:
-        return src.path, False
-    staging = workdir / "staging"
-    staging.mkdir(parents=True, exist_ok=True)
-    path = staging / doc_id
-    tmp = path.with_suffix(f".{time.monotonic_ns()}.part")
-    tmp.write_bytes(src.read_bytes())
-    tmp.replace(path)
-    return path, True
-
-
-@task(name="list-source", retries=RETRIES, retry_delay_seconds=[5, 30],
-      retry_condition_fn=_retryable, cache_policy=NO_CACHE, persist_result=False)  # fmt: skip
-def list_source(spec: ConnectorSpec) -> Listing:
-    """What the source holds now (retried when the source is unreachable)."""
-    return make_connector(spec).list()
+from flows.sync import quick_unchanged, reconcile_removed, remember
+from flows.tasks import (
+    DocOutcome,
+    Fetched,
+    fetch_or_fail,
+    list_source,
+    prepare_document,
+    prepared_result,
+)
+from flows.writer import BatchWriter
+from pipeline.ingest import PreparedDocument
+from pipeline.models import DEFAULT_COLLECTION, IngestResult
 
 
 def make_spec(
@@ -233,6 +107,8 @@ def make_spec(
 
 @flow(
     name="ingest",  # the name other flows (evals) trigger on
+    # The flow's own runner; documents are prepared on the one ``task_runner`` names, entered
+    # at run time (flows.runners), so a deployment changes it by setting, not by code.
     task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]
     validate_parameters=True,
 )
@@ -249,12 +125,15 @@ def ingest_flow(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout_s: float = 60.0,
     storage_options: dict[str, str] | None = None,
+    task_runner: str | None = None,
 ) -> SyncReport:
     """Sync ``source`` into the index ``db``: one result per document, a summary artifact.
 
-    ``concurrency`` documents are in flight at once (conversion and index writes take turns;
-    fetching, hashing and embedding overlap). ``prune`` removes from the index the documents
-    that left the source.
+    ``concurrency`` documents are in flight at once on threads (at least two per worker thread
+    on Dask). ``task_runner`` (default: ``ARCHIVIST_TASK_RUNNER``, else ``threads``) says where
+    documents are prepared: ``threads``, ``dask``, ``dask://host:port``, ``ray``, ``ray://…``
+    (see ``flows.runners``); the index is written from this process only, in batches.
+    ``prune`` removes from the index the documents that left the source.
     """
     started = time.monotonic()
     db = resolve_db(db)
@@ -280,12 +159,11 @@ def ingest_flow(
         problems=[SyncProblem(where=p.where, reason=p.reason) for p in listing.problems],
     )
     reconcile_removed(report, spec, listing, db, prune=prune)
-    for outcome in _run_documents(spec, listing.refs, db, max(1, concurrency)):
+    for outcome in _run_documents(spec, listing.refs, db, max(1, concurrency), task_runner):
         report.results.append(outcome.result)
         report.converted += outcome.work == "converted"
         report.cached += outcome.work == "cached"
-    with STORE_LOCK:
-        archive_for(db).store.ensure_indexes()
+    refresh_indexes(db)  # (no lock object named here: Dask pickles this function's globals)
     report.seconds = time.monotonic() - started
     create_markdown_artifact(
         markdown=report.to_markdown(),
@@ -297,45 +175,121 @@ def ingest_flow(
 
 
 def _run_documents(
-    spec: ConnectorSpec, refs: list[SourceRef], db: str, concurrency: int
+    spec: ConnectorSpec, refs: list[SourceRef], db: str, concurrency: int, task_runner: str | None
 ) -> list[DocOutcome]:
-    """One task per document not known unchanged up front, at most ``concurrency`` at once."""
-    ingestor = archive_for(db).ingestor
+    """Fetch here, prepare on the task runner, write here in batches: one outcome per ref."""
+    settings = RunnerSettings()
+    plan = runner_plan(
+        task_runner or settings.task_runner,
+        workers=settings.dask_workers,
+        threads=settings.dask_threads_per_worker,
+        concurrency=concurrency,
+    )
+    archive = archive_for(db)
     connector = make_connector(spec)
     ledger = FingerprintLedger(work_dir(db) / "fingerprints.json")
+    storage = result_storage(settings.result_storage, work_dir(db) / "results")
+    prepare = prepare_document.with_options(result_storage=storage)
+    writer: BatchWriter[tuple[Fetched, Work]] = BatchWriter(
+        archive.ingestor,
+        max_docs=settings.ingest_batch_docs,
+        max_wait_s=settings.ingest_batch_seconds,
+    )
     outcomes: list[DocOutcome] = []
-    inflight: list[tuple[PrefectFuture[DocOutcome], SourceRef]] = []
 
-    def finish(future: PrefectFuture[DocOutcome], ref: SourceRef) -> None:
-        outcome = _collect(future, ref, ingestor)
+    def finish(ref: SourceRef, outcome: DocOutcome) -> None:
         remember(ledger, connector, ref, outcome.result)
         outcomes.append(outcome)
 
-    for ref in refs:
-        quick = quick_unchanged(ingestor, connector, ref, ledger)
-        if quick is not None:
-            outcomes.append(DocOutcome(quick, "none"))
-            continue
-        if len(inflight) >= concurrency:
-            done = next(as_completed([f for f, _ in inflight]))
-            finish(*inflight.pop(next(i for i, (f, _) in enumerate(inflight) if f is done)))
-        inflight.append((ingest_document.submit(spec, ref, db), ref))
-    for future, ref in inflight:
-        finish(future, ref)
+    def write(flushed: list[tuple[tuple[Fetched, Work], IngestResult]]) -> None:
+        for (item, work), result in flushed:
+            finish(item.ref, DocOutcome(result, work))
+
+    with _Inflight(plan, prepare, concurrency, db, recipe(archive)) as pool:
+        for ref in refs:
+            quick = quick_unchanged(archive.ingestor, connector, ref, ledger)
+            if quick is not None:
+                finish(ref, DocOutcome(quick, "none"))
+                continue
+            fetched = fetch_or_fail(spec, ref, db, archive.ingestor)
+            if isinstance(fetched, DocOutcome):
+                finish(ref, fetched)
+                continue
+            while pool.full():
+                _take(pool, writer, finish, write)
+            pool.submit(fetched)
+        while pool:
+            _take(pool, writer, finish, write)
+        write(writer.flush())
     ledger.save()
     return outcomes
 
 
-def _collect(future: PrefectFuture[DocOutcome], ref: SourceRef, ingestor: Ingestor) -> DocOutcome:
-    """The task's outcome; a task that failed for good still gives the document a result."""
-    try:
-        return future.result()
-    except EngineError as e:
-        tries = f" (after {RETRIES + 1} attempts)" if e.retryable else ""
-        return DocOutcome(fail(ingestor, ref, None, "engine", f"{e}{tries}"), "none")
-    except Exception as e:
-        message = f"internal error: {type(e).__name__}: {e}"
-        return DocOutcome(fail(ingestor, ref, None, "ingest", message), "none")
+class _Inflight(contextlib.ExitStack):
+    """Prepare tasks submitted to the runner, handed back as they finish. The runner (a local
+    Dask cluster, a connection to a remote one) starts with the first document that needs it,
+    so a run over an unchanged source starts none."""
+
+    def __init__(
+        self, plan: RunnerPlan, prepare: Any, concurrency: int, db: str, recipe: str
+    ) -> None:
+        super().__init__()
+        self.plan, self.prepare, self.concurrency = plan, prepare, concurrency
+        self.db, self.recipe = db, recipe
+        self.runner: Any = None
+        self.limit = max(1, concurrency)
+        self.items: dict[PrefectFuture[Any], Fetched] = {}
+        self.done: queue.SimpleQueue[PrefectFuture[Any]] = queue.SimpleQueue()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def full(self) -> bool:
+        return len(self.items) >= self.limit
+
+    def submit(self, item: Fetched) -> None:
+        if self.runner is None:
+            get_run_logger().info("preparing documents on %s", self.plan.label)
+            self.runner = self.enter_context(self.plan.runner)
+            self.limit = inflight_limit(self.plan, self.concurrency)
+        parameters = {
+            "uri": item.src.uri,
+            "content_hash": item.doc_id,
+            "path": str(item.path),
+            "metadata_json": item.src.metadata.model_dump_json(),
+            "media_type": item.src.media_type,
+            "recipe": self.recipe,
+            "db": self.db,
+        }
+        future = self.runner.submit(self.prepare, parameters=parameters)
+        self.items[future] = item
+        future.add_done_callback(self.done.put)
+
+    def next(self, timeout: float | None) -> tuple[PrefectFuture[Any], Fetched] | None:
+        try:
+            future = self.done.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return future, self.items.pop(future)
+
+
+def _take(
+    pool: _Inflight, writer: BatchWriter[tuple[Fetched, Work]], finish: Any, write: Any
+) -> None:
+    """Wait for one prepared document (or the batch's deadline); queue it, write when due."""
+    got = pool.next(writer.seconds_left())
+    if got is not None:
+        future, item = got
+        if item.staged:
+            item.path.unlink(missing_ok=True)
+        prepared, work = prepared_result(future)
+        if isinstance(prepared, PreparedDocument):
+            writer.add((item, work), item.src, prepared)
+        else:
+            result = writer.fail(item.src, item.doc_id, prepared)
+            finish(item.ref, DocOutcome(result, work))
+    if writer.due():
+        write(writer.flush())
 
 
 def artifact_key(source: str) -> str:

@@ -1,15 +1,15 @@
 """What the flows share inside one process: the archive per index, locks, the work folder.
 
-Flow tasks run in threads (Prefect's thread-pool task runner) and receive small values (a db
-location, a uri, a content hash), so the heavy objects (embedder, LanceDB tables) are built once
-per process here and shared. Two stages are serialised with locks because their libraries are
-not safe to call from several threads at once: PyMuPDF conversion, and LanceDB commits to one
-table (concurrent commits conflict and retry). Embedding, hashing and downloads run in parallel.
+Flow tasks run in threads (Prefect's thread-pool task runner) or on Dask/Ray workers and receive
+small values (a db location, a uri, a content hash), so the heavy objects (embedder, LanceDB
+tables) are built once per process here and shared. Two stages are serialised with locks because
+their libraries are not safe to call from several threads at once: PyMuPDF conversion, and
+LanceDB commits to one table (concurrent commits conflict and retry). Embedding, hashing and
+downloads run in parallel.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import threading
@@ -33,17 +33,41 @@ def resolve_db(db: str | None) -> str:
     return str(Path(value).expanduser().resolve())
 
 
-@functools.lru_cache(maxsize=8)
-def _archive(db: str) -> Archive:
-    archive = Archive(Settings(db=db).options())
-    archive.ingestor  # noqa: B018 - build embedder, store and ingestor now, in one thread
-    return archive
+_ARCHIVES: dict[str, Archive] = {}
+_STAGES: dict[str, Archive] = {}
 
 
 def archive_for(db: str) -> Archive:
     """The process-wide ``Archive`` for index ``db`` (embedder and tables loaded once)."""
     with _ARCHIVE_LOCK:
-        return _archive(db)
+        if db not in _ARCHIVES:
+            archive = Archive(Settings(db=db).options())
+            archive.ingestor  # noqa: B018 - build embedder, store and ingestor now, in one thread
+            _ARCHIVES[db] = archive
+        return _ARCHIVES[db]
+
+
+def stages_for(db: str) -> Archive:
+    """What converting, chunking and embedding for index ``db`` need, without the index.
+
+    In the flow's own process (the thread runner) this is ``archive_for(db)``; on a Dask or Ray
+    worker it is an ``Archive`` whose tables are never opened: workers prepare documents, only
+    the flow process writes, so a worker needs neither access to the index nor its credentials.
+    """
+    with _ARCHIVE_LOCK:
+        if db in _ARCHIVES:
+            return _ARCHIVES[db]
+        if db not in _STAGES:
+            archive = Archive(Settings(db=db).options())
+            archive.embedder  # noqa: B018 - load the model once per worker process
+            _STAGES[db] = archive
+        return _STAGES[db]
+
+
+def refresh_indexes(db: str) -> None:
+    """Bring the full-text indexes of index ``db`` up to date (after a run's writes)."""
+    with STORE_LOCK:
+        archive_for(db).store.ensure_indexes()
 
 
 def work_dir(db: str) -> Path:

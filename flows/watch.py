@@ -221,7 +221,11 @@ class DropFolderWatcher:
             return None
         doc_id = hashlib.sha256(data).hexdigest()
         meta = SourceMetadata(collection=self.opts.collection)
-        dest = self._resume_target(doc_id) or reserve(self.processed, path.name)
+        dest = (
+            self._resume_target(doc_id)
+            or self._unclaimed_placeholder(path.name)
+            or reserve(self.processed, path.name)
+        )
         src = SourceDocument(uri=str(dest), data=data, metadata=meta)
         try:
             result = self._ingest(src, doc_id)
@@ -242,7 +246,7 @@ class DropFolderWatcher:
             dest.unlink(missing_ok=True)
             message = f"internal error: {type(e).__name__}: {e}"
             return self._fail(path, data, doc_id, StageError(stage="ingest", message=message))
-        os.replace(path, dest)
+        _move_as_read(path, dest, data, (after.st_size, after.st_mtime_ns))
         self.attempts.pop(path, None)
         return WatchOutcome(path, dest, result)
 
@@ -287,6 +291,18 @@ class DropFolderWatcher:
         except FileNotFoundError:
             empty = True
         return target if empty else None
+
+    def _unclaimed_placeholder(self, name: str) -> Path | None:
+        """``processed/<name>`` when it is an empty placeholder that no indexed document claims:
+        a watcher killed between reserving the name and writing the index left it. Reusing it
+        keeps the file's name (no ``name (2)`` beside an empty ``name``)."""
+        target = self.processed / name
+        try:
+            if target.stat().st_size != 0:
+                return None
+        except FileNotFoundError:
+            return None
+        return None if self.archive.store.documents_at(str(target)) else target
 
     # --- plumbing ---
 
@@ -339,6 +355,23 @@ class DropFolderWatcher:
             handle.close()
             raise ConfigError(f"another watcher is already running on {self.drop_dir}") from e
         return handle
+
+
+def _move_as_read(path: Path, dest: Path, data: bytes, read_as: tuple[int, int]) -> None:
+    """Move the dropped file to ``dest``; if it was replaced since it was read (a new file with
+    the same name dropped meanwhile), put the bytes that were indexed at ``dest`` instead and
+    leave the new file to be taken on its own."""
+    try:
+        st = path.stat()
+        unchanged = (st.st_size, st.st_mtime_ns) == read_as
+    except FileNotFoundError:
+        unchanged = False
+    if unchanged:
+        os.replace(path, dest)
+        return
+    tmp = dest.with_name(f".{dest.name}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, dest)
 
 
 def _mtime(path: Path) -> float:

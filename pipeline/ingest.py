@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -41,7 +41,7 @@ from pipeline.models import (
     SourceDocument,
     StageError,
 )
-from pipeline.store import LanceChunkStore
+from pipeline.store import DocumentWrite, LanceChunkStore
 from pipeline.tokens import TokenCounter, default_token_counter
 
 log = logging.getLogger(__name__)
@@ -145,29 +145,83 @@ class Ingestor:
         """
         if parsed is None:
             parsed = convert_document(src, self.convert_options)
-        chunks = attach_regions(
-            parsed, chunk_markdown(parsed, self.chunk_options, counter=self.counter)
+        return prepare_parsed(
+            parsed, embedder=self.embedder, chunk_options=self.chunk_options, counter=self.counter
         )
-        texts = [_embedding_text(c.text, context_header(c)) for c in chunks]
-        vectors = self.embedder.embed_documents(texts) if chunks else None
-        return PreparedDocument(parsed, chunks, vectors)
 
     def commit(self, src: SourceDocument, prepared: PreparedDocument) -> IngestResult:
         """Store a prepared document, then drop older versions held at the same uri."""
         parsed, chunks, vectors = prepared
-        older = [d.doc_id for d in self.store.documents_at(src.uri) if d.doc_id != parsed.doc_id]
+        older = self._older(src, parsed.doc_id)
         self.store.write_document(self._record(parsed, len(chunks)), chunks, vectors)
         for old in older:
             self.store.delete_document(old)
+        return self._result(src, prepared, replaced=bool(older))
+
+    def commit_many(
+        self, items: Sequence[tuple[SourceDocument, PreparedDocument]]
+    ) -> list[IngestResult]:
+        """Store several prepared documents in one batch write; one result each, never raises.
+
+        When the batch write fails, the documents are written one by one (writes are upserts,
+        so what the batch left is overwritten), and a document whose own write fails (disk full,
+        read-only storage, a lost connection) is removed again, chunks included, and recorded as
+        failed with the store's error: no chunk is left that no ``documents`` row vouches for.
+        """
+        if len(items) < 2:
+            return [self._commit_or_fail(src, prepared) for src, prepared in items]
+        try:
+            older = [self._older(src, prepared.parsed.doc_id) for src, prepared in items]
+            self.store.write_documents([self._write(prepared) for _, prepared in items])
+        except Exception as e:
+            log.warning("batch write of %d documents failed (%s): one by one", len(items), e)
+            return [self._commit_or_fail(src, prepared) for src, prepared in items]
+        results = []
+        for (src, prepared), old in zip(items, older, strict=True):
+            try:
+                for doc_id in old:
+                    self.store.delete_document(doc_id)
+            except Exception:  # the new version is in; retry alone, and fail it cleanly if need be
+                results.append(self._commit_or_fail(src, prepared))
+                continue
+            results.append(self._result(src, prepared, replaced=bool(old)))
+        return results
+
+    def _older(self, src: SourceDocument, doc_id: str) -> list[str]:
+        """Other versions held at ``src``'s uri: removed once the new one is stored."""
+        return [d.doc_id for d in self.store.documents_at(src.uri) if d.doc_id != doc_id]
+
+    def _write(self, prepared: PreparedDocument) -> DocumentWrite:
+        parsed, chunks, vectors = prepared
+        return DocumentWrite(self._record(parsed, len(chunks)), chunks, vectors)
+
+    def _result(
+        self, src: SourceDocument, prepared: PreparedDocument, *, replaced: bool
+    ) -> IngestResult:
+        parsed = prepared.parsed
         return IngestResult(
             uri=src.uri,
             doc_id=parsed.doc_id,
-            action="replaced" if older else "added",
+            action="replaced" if replaced else "added",
             status=parsed.status,
             pages=len(parsed.pages),
-            chunks=len(chunks),
+            chunks=len(prepared.chunks),
             errors=parsed.errors,
         )
+
+    def _commit_or_fail(self, src: SourceDocument, prepared: PreparedDocument) -> IngestResult:
+        try:
+            return self.commit(src, prepared)
+        except Exception as e:
+            doc_id = prepared.parsed.doc_id
+            log.error("%s: could not write to the index: %s", src.uri, e)
+            errors = [StageError(stage="store", message=f"could not write to the index: {e}")]
+            try:
+                self.store.delete_document(doc_id)  # what was written before the failure
+            except Exception as cleanup:
+                message = f"could not remove the partial write: {cleanup}"
+                errors.append(StageError(stage="store", message=message))
+            return self._fail(src, doc_id, errors)
 
     def fail(self, src: SourceDocument, doc_id: str, errors: list[StageError]) -> IngestResult:
         """Record ``src`` as failed with ``errors`` (the row says why) and return that result."""
@@ -218,6 +272,25 @@ class Ingestor:
         return IngestResult(
             uri=src.uri, doc_id=doc_id, action="failed", status="failed", errors=errors
         )
+
+
+def prepare_parsed(
+    parsed: ParsedDocument,
+    *,
+    embedder: Embedder,
+    chunk_options: ChunkOptions,
+    counter: TokenCounter,
+) -> PreparedDocument:
+    """Chunk and embed a converted document; needs no index, so a remote worker can run it.
+
+    >>> prepare_parsed(parsed, embedder=emb, chunk_options=ChunkOptions(),   # doctest: +SKIP
+    ...                counter=default_token_counter()).chunks[0].chunk_id
+    '3f2a…-0000'
+    """
+    chunks = attach_regions(parsed, chunk_markdown(parsed, chunk_options, counter=counter))
+    texts = [_embedding_text(c.text, context_header(c)) for c in chunks]
+    vectors = embedder.embed_documents(texts) if chunks else None
+    return PreparedDocument(parsed, chunks, vectors)
 
 
 def _embedding_text(text: str, header: str) -> str:

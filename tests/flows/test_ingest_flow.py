@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import flows.ingest as ingest_module
-from flows.ingest import ingest_document, ingest_flow
+import flows.tasks as tasks_module
+from flows.ingest import ingest_flow, prepare_document
 from flows.runtime import archive_for
 from pipeline.errors import EngineError
 
@@ -22,7 +23,7 @@ class Calls:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, db: str) -> None:
         self.count: Counter[str] = Counter()
-        convert = ingest_module.convert_document
+        convert = tasks_module.convert_document
         embedder = archive_for(db).embedder
         embed = embedder.embed_documents
 
@@ -34,7 +35,7 @@ class Calls:
             self.count["embed"] += 1
             return embed(*args, **kwargs)
 
-        monkeypatch.setattr(ingest_module, "convert_document", counted_convert)
+        monkeypatch.setattr(tasks_module, "convert_document", counted_convert)
         monkeypatch.setattr(embedder, "embed_documents", counted_embed)
 
 
@@ -125,7 +126,7 @@ def test_engine_errors_are_retried_bad_input_is_not(
 
     monkeypatch.setattr(embedder, "embed_documents", flaky)
     monkeypatch.setattr(
-        ingest_module, "ingest_document", ingest_document.with_options(retry_delay_seconds=0)
+        ingest_module, "prepare_document", prepare_document.with_options(retry_delay_seconds=0)
     )
     report = ingest_flow(str(folder), db=db, patterns=["*.txt"])
     assert report.counts == {"added": 1} and attempts["embed"] == 2

@@ -1,0 +1,216 @@
+"""The ingest flow's tasks: fetch a document (in the flow's process), prepare it (anywhere).
+
+``prepare_document`` is the part that may run on another machine (a Dask or Ray worker): it takes
+small values (a path, a content hash, the settings' fingerprint), needs no access to the index,
+and returns a ``PreparedDocument`` through Prefect's persisted results, cached by content hash.
+``fetch_document`` and every write stay in the flow's process (see ``flows.ingest``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+
+from connectors.base import ConnectorSpec, Listing, SourceRef, make_connector
+from flows import runtime
+from flows.report import Work
+from flows.runners import RunnerSettings
+from flows.runtime import archive_for, stages_for, work_dir
+from flows.runtime import recipe as runtime_recipe
+from flows.sync import fail, known_result
+from pipeline.convert import convert_document
+from pipeline.errors import ArchivistError, ConfigError, DocumentLoadError, EngineError
+from pipeline.ingest import Ingestor, PreparedDocument, prepare_parsed
+from pipeline.models import IngestResult, SourceDocument, StageError
+
+TASK_TAG = "archivist-ingest"
+RETRIES = 2
+
+
+class Rejected(NamedTuple):
+    """Input the converter refused. As deterministic as a success, so it is cached too."""
+
+    errors: list[StageError]
+
+
+class DocOutcome(NamedTuple):
+    """A document's result and the work it took (none, cached stage output, or a conversion)."""
+
+    result: IngestResult
+    work: Work
+
+
+def _retryable(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry engine errors that say they are worth retrying; never bad input or bugs."""
+    try:
+        state.result()
+    except EngineError as e:
+        return e.retryable
+    except Exception:
+        return False
+    return False
+
+
+def _prepare_key(context: Any, parameters: dict[str, Any]) -> str:
+    parts = [
+        parameters["content_hash"],
+        parameters["uri"],
+        parameters["metadata_json"],
+        parameters.get("media_type") or "",
+        parameters["recipe"],
+    ]
+    return "prepare-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@task(
+    name="prepare-document",
+    task_run_name="prepare {uri}",
+    cache_key_fn=_prepare_key,
+    persist_result=True,
+    cache_result_in_memory=False,
+    retries=RETRIES,
+    retry_delay_seconds=[2, 15],
+    retry_condition_fn=_retryable,
+    tags=[TASK_TAG],
+)
+def prepare_document(
+    uri: str,
+    content_hash: str,
+    path: str,
+    metadata_json: str,
+    media_type: str | None,
+    recipe: str,
+    db: str,
+) -> PreparedDocument | Rejected:
+    """Convert, chunk and embed one document, on whichever runner the flow uses (a thread, a
+    Dask or Ray worker). Cached by content hash (with the uri, metadata and ``recipe``, which
+    also decide the output), results persisted where the flow process reads them back.
+
+    Bad input comes back as ``Rejected`` rather than raised: it is an outcome, not a task error.
+    """
+    from pipeline.models import SourceMetadata
+
+    stages = stages_for(db)
+    if runtime_recipe(stages) != recipe:
+        raise ConfigError(
+            "this worker's settings (converter, chunking or embedder) differ from the flow's: "
+            "give every worker the same ARCHIVIST_* settings and package version"
+        )
+    meta = SourceMetadata.model_validate_json(metadata_json)
+    src = SourceDocument(uri=uri, path=Path(path), media_type=media_type, metadata=meta)
+    if src.doc_id != content_hash:  # being written right now: the retry reads it again
+        raise EngineError(f"{src.name}: changed while being read", retryable=True)
+    try:
+        # PyMuPDF is not thread-safe. The lock is named through its module: a Dask worker gets
+        # this function by value (cloudpickle), and a lock object cannot travel.
+        with runtime.CONVERT_LOCK:
+            parsed = convert_document(src, stages.options.convert)
+    except DocumentLoadError as e:
+        return Rejected([_error("convert", e)])
+    return prepare_parsed(
+        parsed, embedder=stages.embedder, chunk_options=stages.options.chunk, counter=stages.counter
+    )
+
+
+class Fetched(NamedTuple):
+    """A document to prepare: where its bytes lie for the workers, and its listing entry."""
+
+    ref: SourceRef
+    src: SourceDocument
+    doc_id: str
+    path: Path
+    staged: bool  # a copy under the work folder, removed once prepared
+
+
+@task(
+    name="fetch-document",
+    task_run_name="fetch {ref.uri}",
+    retries=RETRIES,
+    retry_delay_seconds=[2, 15],
+    retry_condition_fn=_retryable,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def fetch_document(spec: ConnectorSpec, ref: SourceRef, db: str) -> Fetched | DocOutcome:
+    """Fetch one document in the flow's process: its result when nothing needs doing (known
+    bytes, unreadable input), else where a worker finds its bytes."""
+    archive = archive_for(db)
+    ingestor = archive.ingestor
+    try:
+        src = make_connector(spec).fetch(ref)
+        doc_id = src.doc_id
+    except DocumentLoadError as e:
+        return DocOutcome(fail(ingestor, ref, None, "fetch", str(e)), "none")
+    except OSError as e:
+        return DocOutcome(fail(ingestor, ref, None, "read", str(e)), "none")
+    known = known_result(ingestor, src, doc_id)
+    if known:
+        return DocOutcome(known, "none")
+    staging = RunnerSettings().staging_dir  # shared with the workers on a real cluster
+    path, staged = _stage(src, doc_id, Path(staging) if staging else work_dir(db) / "staging")
+    lean = src.model_copy(update={"data": None, "path": path})  # in flight: not its bytes
+    return Fetched(ref, lean, doc_id, path, staged)
+
+
+def _error(stage: str, e: object) -> StageError:
+    return StageError(stage=stage, message=str(e))
+
+
+def _stage(src: SourceDocument, doc_id: str, staging: Path) -> tuple[Path, bool]:
+    """A local path holding the document's bytes (the file itself when it is local)."""
+    if src.path is not None:
+        return src.path, False
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / doc_id
+    tmp = path.with_suffix(f".{time.monotonic_ns()}.part")
+    tmp.write_bytes(src.read_bytes())
+    tmp.replace(path)
+    return path, True
+
+
+@task(name="list-source", retries=RETRIES, retry_delay_seconds=[5, 30],
+      retry_condition_fn=_retryable, cache_policy=NO_CACHE, persist_result=False)  # fmt: skip
+def list_source(spec: ConnectorSpec) -> Listing:
+    """What the source holds now (retried when the source is unreachable)."""
+    return make_connector(spec).list()
+
+
+def prepared_result(
+    future: PrefectFuture[Any],
+) -> tuple[PreparedDocument | list[StageError], Work]:
+    """The prepared document, or why there is none (a task that failed for good included)."""
+    try:
+        value = future.result()
+        work: Work = "cached" if future.state.name == "Cached" else "converted"
+    except EngineError as e:
+        tries = f" (after {RETRIES + 1} attempts)" if e.retryable else ""
+        return [_error("engine", f"{e}{tries}")], "none"
+    except ArchivistError as e:
+        return [_error("ingest", e)], "none"
+    except Exception as e:
+        return [_error("ingest", f"internal error: {type(e).__name__}: {e}")], "none"
+    if isinstance(value, Rejected):
+        return value.errors, work
+    if value.parsed.status == "failed":  # no page converted: a failure, not a success
+        return value.parsed.errors or [_error("convert", "no page could be converted")], work
+    return value, work
+
+
+def fetch_or_fail(
+    spec: ConnectorSpec, ref: SourceRef, db: str, ingestor: Ingestor
+) -> Fetched | DocOutcome:
+    """``fetch_document`` in this thread; a fetch that failed for good still gives a result."""
+    try:
+        return fetch_document(spec, ref, db)
+    except EngineError as e:
+        tries = f" (after {RETRIES + 1} attempts)" if e.retryable else ""
+        return DocOutcome(fail(ingestor, ref, None, "engine", f"{e}{tries}"), "none")
+    except Exception as e:
+        message = f"internal error: {type(e).__name__}: {e}"
+        return DocOutcome(fail(ingestor, ref, None, "ingest", message), "none")
