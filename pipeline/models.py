@@ -376,7 +376,12 @@ class StoreOptions(BaseModel):
     vector_partition_rows: int = Field(default=8192, ge=256)  # rows per IVF partition
     vector_retrain_growth: float = Field(default=2.0, gt=1.0)  # retrain when rows grow this much
     vector_nprobes: int = Field(default=20, ge=1)
-    vector_refine_factor: int = Field(default=10, ge=1)
+    vector_refine_factor: int = Field(
+        default=50,
+        ge=1,
+        description="re-rank k × this many index candidates on their full vectors (at 1M chunks "
+        "recall@10 against exact search: 0.55 with 10, 0.82 with 50; docs/scale.md)",
+    )
     read_consistency_s: float | None = Field(
         default=5.0,
         description="see other processes' writes within this many seconds (None: only at open; "

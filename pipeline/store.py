@@ -372,8 +372,8 @@ class LanceChunkStore:
 
         With a vector index, ``vector_nprobes`` partitions are searched, more when a filter
         leaves too few rows in them, and the best candidates are re-ranked on their full vectors
-        (``vector_refine_factor``), so recall stays high; without one the scan is exact and these
-        settings do nothing.
+        (``vector_refine_factor``) to win back what PQ codes lose; without an index the scan is
+        exact and these settings do nothing.
         """
         # a vector query builder (search() is typed as the generic base class)
         q: Any = self.chunks.search(np.asarray(vector, dtype=np.float32))
