@@ -184,6 +184,7 @@ def _run_documents(
         workers=settings.dask_workers,
         threads=settings.dask_threads_per_worker,
         concurrency=concurrency,
+        ray_cpus=settings.ray_cpus,
     )
     archive = archive_for(db)
     connector = make_connector(spec)

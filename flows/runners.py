@@ -9,7 +9,13 @@ starts (so a deployment changes it with an environment variable or a flow parame
 - ``dask``: a temporary local Dask cluster of ``ARCHIVIST_DASK_WORKERS`` processes, one thread
   each (PyMuPDF and most embedders want one thread per process), closed with the run;
 - ``dask://host:8786`` or ``tcp://host:8786``: an existing Dask scheduler and its workers;
-- ``ray`` (a local Ray instance) or ``ray://host:10001`` (an existing Ray cluster).
+- ``ray``: a temporary local Ray instance of ``ARCHIVIST_RAY_CPUS`` CPUs (one task, so one
+  worker process, per CPU), no dashboard, no usage statistics, closed with the run;
+- ``ray://host:10001``: an existing Ray cluster, through Ray Client.
+
+Ray workers get the flow process's ``ARCHIVIST_*`` settings and Hugging Face offline switches
+through Ray's ``runtime_env`` (a local Ray's workers inherit the environment anyway; a cluster's
+do not), so the settings check in ``prepare_document`` compares like with like.
 
 Prepared documents travel back through Prefect's persisted results, written to
 ``ARCHIVIST_RESULT_STORAGE`` (default: the index's work folder): on a real cluster that must be
@@ -23,6 +29,7 @@ a place every worker and the flow process reach (a shared mount, or ``s3://…``
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -30,6 +37,8 @@ from pipeline.errors import ConfigError
 from pipeline.settings import ArchivistSettings
 
 RUNNER_KINDS = ("threads", "dask", "dask://host:port", "tcp://host:port", "ray", "ray://host:port")
+# Environment that decides what a worker produces: sent to Ray workers with each run.
+WORKER_ENV = ("ARCHIVIST_", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 class RunnerSettings(ArchivistSettings):
@@ -38,6 +47,7 @@ class RunnerSettings(ArchivistSettings):
     task_runner: str = "threads"
     dask_workers: int = 2
     dask_threads_per_worker: int = 1
+    ray_cpus: int = 2  # CPUs of a local ``ray`` instance: as many worker processes
     result_storage: str | None = None
     # Where downloaded documents (S3, HTTP, feeds) wait for a worker: a shared folder on a cluster.
     staging_dir: str | None = None
@@ -55,7 +65,7 @@ class RunnerPlan(NamedTuple):
 
 
 def runner_plan(
-    value: str, *, workers: int = 2, threads: int = 1, concurrency: int = 2
+    value: str, *, workers: int = 2, threads: int = 1, concurrency: int = 2, ray_cpus: int = 2
 ) -> RunnerPlan:
     """The task runner that ``value`` names; an unknown value lists the valid ones."""
     value = value.strip()
@@ -79,21 +89,38 @@ def runner_plan(
         return RunnerPlan(DaskTaskRunner(address=address), f"dask ({address})", "dask")
     if value == "ray" or value.startswith("ray://"):
         RayTaskRunner = _import("prefect_ray", "RayTaskRunner", "ray")
-        address = None if value == "ray" else value
-        return RunnerPlan(RayTaskRunner(address=address), f"ray ({address or 'local'})", "ray")
+        init: dict[str, Any] = {"runtime_env": {"env_vars": worker_env()}}
+        if value == "ray":
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # read by ray.init; no report
+            init |= {"num_cpus": max(1, ray_cpus), "include_dashboard": False}
+            label = f"ray (local, {ray_cpus} CPU{'s' * (ray_cpus != 1)})"
+            return RunnerPlan(RayTaskRunner(init_kwargs=init), label, "ray")
+        return RunnerPlan(RayTaskRunner(address=value, init_kwargs=init), f"ray ({value})", "ray")
     raise ConfigError(f"unknown task runner {value!r}; valid: {', '.join(RUNNER_KINDS)}")
 
 
 def inflight_limit(plan: RunnerPlan, concurrency: int) -> int:
-    """How many documents to keep submitted: ``concurrency`` on threads; on Dask at least two
-    per worker thread, so no worker waits while the flow process fetches or writes."""
-    if plan.kind != "dask":
+    """How many documents to keep submitted: ``concurrency`` on threads; on Dask (Ray) at least
+    two per worker thread (CPU), so no worker waits while the flow process fetches or writes."""
+    if plan.kind == "threads":
         return max(1, concurrency)
     try:
-        threads = sum(plan.runner.client.nthreads().values())
+        if plan.kind == "ray":
+            import ray
+
+            threads = int(ray.cluster_resources().get("CPU", 0))
+        else:
+            threads = sum(plan.runner.client.nthreads().values())
     except Exception:  # a scheduler with no worker yet (adaptive): the flow's own figure
         threads = 0
     return max(1, concurrency, 2 * threads)
+
+
+def worker_env() -> dict[str, str]:
+    """The flow process's variables that Ray workers need to prepare documents alike: the
+    ``ARCHIVIST_*`` settings (``archivist.toml`` stays on this machine) and the offline
+    switches of the model hub (a worker must not try to download a model the flow has)."""
+    return {k: v for k, v in os.environ.items() if k.startswith(WORKER_ENV)}
 
 
 def result_storage(value: str | None, default: Path) -> Any:

@@ -1,0 +1,86 @@
+"""Distributed ingestion on Ray: a local Ray instance prepares, this process writes; the index
+ends the same as with the thread runner. Skipped where ``prefect-ray`` is not installed (CI)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.ingest import ingest_flow
+from flows.runners import RunnerSettings, inflight_limit, runner_plan
+from flows.runtime import archive_for
+from tests.conftest import SAMPLE_DOCS
+
+pytest.importorskip("prefect_ray")
+
+SAMPLES = sorted(SAMPLE_DOCS.glob("*.pdf"))
+
+
+def test_ray_setting_builds_a_small_local_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "unset")  # so that teardown restores it
+    monkeypatch.delenv("RAY_USAGE_STATS_ENABLED")
+    monkeypatch.setenv("ARCHIVIST_CHUNK_MAX_TOKENS", "321")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("UNRELATED_SECRET", "x")
+    monkeypatch.setenv("ARCHIVIST_RAY_CPUS", "3")
+    assert RunnerSettings().ray_cpus == 3
+
+    local = runner_plan("ray", ray_cpus=3)
+    init = local.runner.init_kwargs
+    assert (local.kind, local.runner.address) == ("ray", None)
+    assert (init["num_cpus"], init["include_dashboard"]) == (3, False)
+    env = init["runtime_env"]["env_vars"]
+    assert env["ARCHIVIST_CHUNK_MAX_TOKENS"] == "321" and env["HF_HUB_OFFLINE"] == "1"
+    assert "UNRELATED_SECRET" not in env
+    assert os.environ["RAY_USAGE_STATS_ENABLED"] == "0"
+
+    remote = runner_plan("ray://head:10001")
+    assert (
+        remote.runner.address == "ray://head:10001" and "num_cpus" not in remote.runner.init_kwargs
+    )
+    assert remote.runner.init_kwargs["runtime_env"]["env_vars"] == env
+    assert inflight_limit(remote, 3) == 3  # not connected: the flow's own figure
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_local_ray_ingests_like_the_thread_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARCHIVIST_RAY_CPUS", "2")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for pdf in SAMPLES[:3]:
+        shutil.copy(pdf, folder / pdf.name)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\n not a PDF at all")
+
+    threads = ingest_flow(str(folder), db=str(tmp_path / "threads"), task_runner="threads")
+    # From here on, prepared documents go to one folder, shared by the next two indexes.
+    monkeypatch.setenv("ARCHIVIST_RESULT_STORAGE", str(tmp_path / "results"))
+    ray = ingest_flow(str(folder), db=str(tmp_path / "ray"), task_runner="ray")
+
+    assert ray.counts == threads.counts == {"added": 3, "failed": 1}
+    assert ray.converted == 4 and ray.cached == 0
+    by_uri = {r.uri: r for r in threads.results}
+    for result in ray.results:  # same ids, pages and chunks, document by document
+        expected = by_uri[result.uri]
+        assert (result.doc_id, result.pages, result.chunks, result.status) == (
+            expected.doc_id, expected.pages, expected.chunks, expected.status)  # fmt: skip
+    for name in ("threads", "ray"):
+        store = archive_for(str(tmp_path / name)).store
+        docs = store.documents_under(str(folder))
+        assert len(docs) == 4 and len({d.doc_id for d in docs}) == 4
+        chunk_ids = [c.chunk_id for d in docs for c in store.chunks_of(d.doc_id)]
+        assert len(chunk_ids) == len(set(chunk_ids)) == sum(d.chunks for d in docs)
+        assert store.chunks.count_rows() == len(chunk_ids)  # no chunk without its document
+    hit = archive_for(str(tmp_path / "ray")).search("Kestrel probe launch", k=1)[0]
+    assert "kestrel" in hit.chunk.source.lower()
+
+    again = ingest_flow(str(folder), db=str(tmp_path / "ray"), task_runner="ray")
+    assert again.counts == {"unchanged": 4} and again.converted == 0
+    # A new index over the same result storage: every document comes from the workers' cache.
+    cached = ingest_flow(str(folder), db=str(tmp_path / "ray-cached"), task_runner="ray")
+    assert cached.counts == threads.counts and (cached.converted, cached.cached) == (0, 4)
