@@ -58,6 +58,7 @@ from flows.runners import (
 )
 from flows.runtime import (
     archive_for,
+    note_full_disk,
     recipe,
     refresh_indexes,
     resolve_db,
@@ -223,6 +224,7 @@ def _run_documents(
             _take(pool, writer, finish, write)
         write(writer.flush())
     ledger.save()
+    note_full_disk(db, (o.result for o in outcomes))
     return outcomes
 
 

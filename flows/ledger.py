@@ -11,10 +11,14 @@ so bytes fetched while the object was being replaced are never filed under the o
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import threading
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class FingerprintLedger:
@@ -43,8 +47,15 @@ class FingerprintLedger:
             self._entries.pop(uri, None)
 
     def save(self) -> None:
-        """Write atomically (a crash leaves the old ledger, not half a file)."""
+        """Write atomically (a crash leaves the old ledger, not half a file). A ledger that
+        cannot be written (a full or read-only disk) is logged, not raised: it is only a hint,
+        and raising here would lose the run's report after its documents were handled."""
         with self._lock:
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self._entries, ensure_ascii=False), encoding="utf-8")
-            tmp.replace(self.path)
+            try:
+                tmp.write_text(json.dumps(self._entries, ensure_ascii=False), encoding="utf-8")
+                tmp.replace(self.path)
+            except OSError as e:
+                log.warning("could not save the fingerprint ledger %s: %s", self.path, e)
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)

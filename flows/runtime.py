@@ -10,15 +10,21 @@ downloads run in parallel.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.archive import Archive
 from pipeline.convert import CONVERTER_VERSION
+from pipeline.models import IngestResult
 from pipeline.settings import Settings
+from pipeline.store_upkeep import os_error_code, quoted_os_error, storage_reason
 
+log = logging.getLogger(__name__)
 CONVERT_LOCK = threading.Lock()
 STORE_LOCK = threading.Lock()
 _ARCHIVE_LOCK = threading.Lock()
@@ -65,9 +71,19 @@ def stages_for(db: str) -> Archive:
 
 
 def refresh_indexes(db: str) -> None:
-    """Bring the full-text indexes of index ``db`` up to date (after a run's writes)."""
+    """Bring the full-text indexes of index ``db`` up to date (after a run's writes).
+
+    A full or read-only disk is logged, not raised: the run's documents are already stored
+    (or recorded as failed), searches see unindexed rows, and the next run or ``archivist
+    maintain`` builds what is missing; raising would lose the run's report.
+    """
     with STORE_LOCK:
-        archive_for(db).store.ensure_indexes()
+        try:
+            archive_for(db).store.ensure_indexes()
+        except Exception as e:
+            if os_error_code(e) is None:
+                raise
+            log.warning("indexes of %s not refreshed: %s", db, storage_reason(e))
 
 
 def work_dir(db: str) -> Path:
@@ -84,6 +100,28 @@ def work_dir(db: str) -> Path:
         path = base / "archivist" / "flows" / digest
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def note_full_disk(db: str, results: Iterable[IngestResult]) -> None:
+    """When documents failed for a full disk, say how much of it the work folder holds.
+
+    For a local index the work folder (stage-output cache, ledger) lies inside the index, on
+    the same disk: it can take as much room as the tables. It is only a cache, safe to delete,
+    and ``ARCHIVIST_RESULT_STORAGE`` puts the cached results elsewhere.
+    """
+    if "://" in db or not any(
+        quoted_os_error(e.message) == errno.ENOSPC for r in results for e in r.errors
+    ):
+        return
+    folder = Path(db) / ".flows"
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    log.warning(
+        "the disk holding the index %s is full; the flows' work folder %s takes %.1f MiB of it "
+        "(a cache: safe to delete; ARCHIVIST_RESULT_STORAGE keeps results elsewhere)",
+        db,
+        folder,
+        size / 2**20,
+    )
 
 
 def recipe(archive: Archive) -> str:

@@ -42,6 +42,7 @@ from pipeline.models import (
     StageError,
 )
 from pipeline.store import DocumentWrite, LanceChunkStore
+from pipeline.store_upkeep import storage_reason
 from pipeline.tokens import TokenCounter, default_token_counter
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,8 @@ class Ingestor:
             older = [self._older(src, prepared.parsed.doc_id) for src, prepared in items]
             self.store.write_documents([self._write(prepared) for _, prepared in items])
         except Exception as e:
-            log.warning("batch write of %d documents failed (%s): one by one", len(items), e)
+            reason = storage_reason(e)
+            log.warning("batch write of %d documents failed (%s): one by one", len(items), reason)
             return [self._commit_or_fail(src, prepared) for src, prepared in items]
         results = []
         for (src, prepared), old in zip(items, older, strict=True):
@@ -213,13 +215,14 @@ class Ingestor:
         try:
             return self.commit(src, prepared)
         except Exception as e:
-            doc_id = prepared.parsed.doc_id
-            log.error("%s: could not write to the index: %s", src.uri, e)
-            errors = [StageError(stage="store", message=f"could not write to the index: {e}")]
+            doc_id, where = prepared.parsed.doc_id, self.store.opts.uri
+            message = f"could not write to the index at {where}: {storage_reason(e)}"
+            log.error("%s: %s", src.uri, message)
+            errors = [StageError(stage="store", message=message)]
             try:
                 self.store.delete_document(doc_id)  # what was written before the failure
             except Exception as cleanup:
-                message = f"could not remove the partial write: {cleanup}"
+                message = f"could not remove the partial write: {storage_reason(cleanup)}"
                 errors.append(StageError(stage="store", message=message))
             return self._fail(src, doc_id, errors)
 
@@ -268,7 +271,8 @@ class Ingestor:
         try:
             self.store.write_document(record, [], None)
         except Exception as e:  # an unwritable index: say so without hiding the first error
-            errors = [*errors, StageError(stage="store", message=f"could not record failure: {e}")]
+            message = f"could not record the failure in {self.store.opts.uri}: {storage_reason(e)}"
+            errors = [*errors, StageError(stage="store", message=message)]
         return IngestResult(
             uri=src.uri, doc_id=doc_id, action="failed", status="failed", errors=errors
         )

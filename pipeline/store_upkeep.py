@@ -20,9 +20,12 @@ metadata filters, which is how archivist searches (collection, date, language).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
 import logging
+import os
 import random
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -39,6 +42,13 @@ T = TypeVar("T")
 # ("Retryable commit conflict for version N", "Commit conflict for version N",
 # "Too much write contention", "... preempted by concurrent transaction ...").
 _CONFLICT_MARKERS = ("commit conflict", "write contention", "preempted by concurrent")
+# "No space left on device (os error 28)" inside a Lance error's text (the Rust io::Error).
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+_STORAGE_HINTS = {
+    errno.ENOSPC: ": the disk holding the index is full; free space, then run again",
+    errno.EDQUOT: ": the disk quota of the index's storage is used up",
+    errno.EROFS: ": the storage holding the index is mounted read-only",
+}
 # Scalar indexes: BTREE for ranges and ids, BITMAP for columns with few distinct values.
 CHUNK_SCALAR = {"date": "BTREE", "collection": "BITMAP", "language": "BITMAP",
                 "doc_id": "BTREE", "chunk_id": "BTREE"}  # fmt: skip
@@ -69,6 +79,35 @@ def connect(opts: StoreOptions) -> Any:
     if opts.read_consistency_s is not None:
         consistency = dt.timedelta(seconds=opts.read_consistency_s)
     return lancedb.connect(opts.uri, storage_options=storage, read_consistency_interval=consistency)
+
+
+def storage_reason(error: BaseException) -> str:
+    """The operating system's reason inside a storage error, without Lance's source location.
+
+    Lance reports a full disk as ``lance error: LanceError(IO): No space left on device (os
+    error 28), /root/.cargo/.../structural.rs:191:9``; a person needs the middle part, and a
+    hint when the disk is full or read-only.
+
+    >>> storage_reason(OSError(30, "Read-only file system"))
+    'Read-only file system (os error 30): the storage holding the index is mounted read-only'
+    """
+    code = os_error_code(error)
+    if code is None:
+        return str(error)
+    return f"{os.strerror(code)} (os error {code})" + _STORAGE_HINTS.get(code, "")
+
+
+def os_error_code(error: BaseException) -> int | None:
+    """The errno of an ``OSError``, or the one Lance quotes in its error text, else None."""
+    if isinstance(error, OSError) and error.errno:
+        return int(error.errno)
+    return quoted_os_error(str(error))
+
+
+def quoted_os_error(text: str) -> int | None:
+    """The errno quoted as ``(os error N)`` in ``text`` (Lance's errors, ``storage_reason``)."""
+    found = _OS_ERROR.search(text)
+    return int(found.group(1)) if found else None
 
 
 def is_commit_conflict(error: BaseException) -> bool:
