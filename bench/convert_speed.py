@@ -1,13 +1,18 @@
 """Conversion speed: digital pages/s against pymupdf4llm, routing cost, scanned pages/s, memory.
 
-    .venv/bin/python bench/convert_speed.py [--sections digital,routing,scanned,memory]
-        [--scanned-pages 6] [--dpi 150 200] [--out bench/results/convert_speed.json]
+    .venv/bin/python bench/convert_speed.py [--sections digital,routing,scanned,stages,memory]
+        [--scanned-pages 6] [--dpi 150 200] [--precision fp32 int8]
+        [--out bench/results/convert_speed.json]
 
 Digital: every page of ../shared/data/pdf/docling/pdf and sample_docs/, converted by archivist
 (text layer only, then the default ``--ocr auto``) and by ``pymupdf4llm.to_markdown``.
 Routing: ``route_page`` alone on the same pages (what "auto" adds to a digital page).
 Scanned: pages of those PDFs rendered to 150 dpi images and stored as image-only PDFs, read by
-RapidOCR with 2 threads (1 worker) and with 2 workers of 1 thread.
+RapidOCR with 2 threads (1 worker) and with 2 workers of 1 thread, with the float recogniser
+and the 8-bit one (``ocr_precision="int8"``; quantised on first use, outside the timing).
+Stages: where a scanned page's time goes, in CPU seconds per page with one thread (render,
+text detection, orientation check, line recognition; the rest of ``convert_document`` is
+layout): the same pages plus the image-only edgar page from ../shared/data/pdf/olmocr-labelled.
 Memory: peak resident memory of converting generated PDFs, 500 digital pages against 50, and 16
 scanned pages against 4 (flat memory: pages stream through; the peak is reset before each run).
 Numbers depend on the machine and on what else runs on it: the script prints the CPU count and
@@ -40,6 +45,7 @@ from pipeline.models import ConvertOptions, SourceDocument  # noqa: E402
 
 DOCLING = REPO.parent / "shared" / "data" / "pdf" / "docling" / "pdf"
 SAMPLES = REPO / "sample_docs"
+EDGAR_SCAN = REPO.parent / "shared" / "data" / "pdf" / "olmocr-labelled" / "edgar_image.pdf"
 
 
 def digital_pdfs() -> list[Path]:
@@ -124,23 +130,78 @@ def scanned_pdf(paths: list[Path], count: int, dpi: int = 150) -> bytes:
     return out.tobytes()
 
 
-def bench_scanned(paths: list[Path], count: int, dpis: list[int]) -> dict[str, float]:
+def bench_scanned(
+    paths: list[Path], count: int, dpis: list[int], precisions: list[str]
+) -> dict[str, float]:
     data = scanned_pdf(paths, count)
     src = SourceDocument(uri="mem://scanned.pdf", data=data)
     n = pymupdf.open("pdf", data).page_count
-    convert_document(src, ConvertOptions(ocr="always", dpi=dpis[0]))  # load the models
     result: dict[str, float] = {"pages": n}
-    for dpi in dpis:
-        for workers, threads in ((1, 2), (2, 1)):
-            opts = ConvertOptions(dpi=dpi, workers=workers, ocr_threads=threads)
-            cpu = time.process_time()
-            seconds = _timed(lambda opts=opts: convert_document(src, opts), repeat=1)
-            cpu = time.process_time() - cpu
-            key = f"{dpi}dpi_{workers}w{threads}t"
-            result[f"pages_per_s_{key}"] = n / seconds
-            # CPU seconds per page: what an idle machine's cores would each spend
-            result[f"cpu_s_per_page_{key}"] = cpu / n
+    for precision in precisions:
+        for workers, threads in ((1, 2), (2, 1)):  # load (or quantise) the models first
+            warm = ConvertOptions(
+                ocr="always", workers=workers, ocr_threads=threads, ocr_precision=precision
+            )
+            convert_document(src, warm)
+    configs = [(dpi, w, t, p) for p in precisions for dpi in dpis for w, t in ((1, 2), (2, 1))]
+    for dpi, workers, threads, precision in configs:
+        opts = ConvertOptions(
+            dpi=dpi, workers=workers, ocr_threads=threads, ocr_precision=precision
+        )
+        cpu = time.process_time()
+        seconds = _timed(lambda opts=opts: convert_document(src, opts), repeat=1)
+        cpu = time.process_time() - cpu
+        key = f"{dpi}dpi_{workers}w{threads}t" + ("" if precision == "fp32" else f"_{precision}")
+        result[f"pages_per_s_{key}"] = n / seconds
+        # CPU seconds per page: what an idle machine's cores would each spend
+        result[f"cpu_s_per_page_{key}"] = cpu / n
     return result
+
+
+def bench_stages(paths: list[Path], count: int, dpi: int, precision: str) -> dict[str, float]:
+    """CPU seconds per scanned page in each OCR stage, one thread (what each core must spend)."""
+    import numpy as np
+
+    from pipeline.convert.pdf_ocr import render_page
+    from pipeline.ocr.rapid import RapidOcrEngine, _detect, _orientation
+
+    docs = [pymupdf.open("pdf", scanned_pdf(paths, count, dpi))]
+    if EDGAR_SCAN.exists():
+        docs.append(pymupdf.open(EDGAR_SCAN))
+    engine = RapidOcrEngine(threads=1, device="cpu", precision=precision)
+    det, cls, rec = engine._models()
+    totals = dict.fromkeys(("render", "detect", "orientation", "recognise", "whole_page"), 0.0)
+    lines = 0
+    pages = [page for doc in docs for page in doc]
+    engine.predict_batch([render_page(pages[0], dpi)])  # warm the sessions
+    for page in pages:
+        marks = [time.process_time()]
+        image = render_page(page, dpi)
+        pixels = np.ascontiguousarray(image.pixels[:, :, :3])
+        marks.append(time.process_time())
+        boxes = _detect(det, pixels)
+        marks.append(time.process_time())
+        _orientation(pixels, boxes, cls, rec)
+        marks.append(time.process_time())
+        lines += len(engine._recognise(rec, pixels, boxes))
+        marks.append(time.process_time())
+        for key, start, end in zip(totals, marks, marks[1:], strict=False):
+            totals[key] += end - start
+    for page in pages:  # the whole conversion, layout included, for the remainder
+        single = pymupdf.open()
+        single.insert_pdf(page.parent, from_page=page.number, to_page=page.number)
+        data = single.tobytes()
+        start = time.process_time()
+        convert_document(
+            SourceDocument(uri="mem://page.pdf", data=data),
+            ConvertOptions(
+                ocr="always", dpi=dpi, workers=1, ocr_threads=1, ocr_precision=precision
+            ),
+        )
+        totals["whole_page"] += time.process_time() - start
+    n = len(pages)
+    result = {f"cpu_s_per_page_{key}": value / n for key, value in totals.items()}
+    return {"pages": n, "dpi": dpi, "precision": precision, "lines_per_page": lines / n, **result}
 
 
 _CHILD = """
@@ -194,9 +255,15 @@ def bench_memory() -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sections", default="digital,routing,scanned,memory")
+    parser.add_argument("--sections", default="digital,routing,scanned,stages,memory")
     parser.add_argument("--scanned-pages", type=int, default=6)
     parser.add_argument("--dpi", type=int, nargs="+", default=[150, 200])
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["fp32", "int8"],
+        help="OCR recogniser precisions for the scanned and stages sections (int8 needs onnx)",
+    )
     parser.add_argument(
         "--out", type=Path, default=REPO / "bench" / "results" / "convert_speed.json"
     )
@@ -212,7 +279,12 @@ def main() -> None:
     if "routing" in sections:
         report["routing"] = bench_routing(paths)
     if "scanned" in sections:
-        report["scanned"] = bench_scanned(paths, args.scanned_pages, args.dpi)
+        report["scanned"] = bench_scanned(paths, args.scanned_pages, args.dpi, args.precision)
+    if "stages" in sections:
+        report["stages"] = [
+            bench_stages(paths, args.scanned_pages, args.dpi[0], precision)
+            for precision in args.precision
+        ]
     if "memory" in sections:
         report["memory"] = bench_memory()
     report["load_average_after"] = os.getloadavg()

@@ -17,6 +17,7 @@ from cli.convert_opts import (
     DpiOpt,
     EngineOpt,
     OcrOpt,
+    PrecisionOpt,
     VlmModelOpt,
     VlmUrlOpt,
     WorkersOpt,
@@ -52,6 +53,7 @@ def eval_convert(
     workers: WorkersOpt = 2,
     vlm_url: VlmUrlOpt = None,
     vlm_model: VlmModelOpt = None,
+    ocr_precision: PrecisionOpt = "fp32",
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Score conversion on unit tests (present, absent, order, table, baseline, math)."""
@@ -71,7 +73,7 @@ def eval_convert(
         raise typer.BadParameter(f"not a folder: {pdfs}", param_hint="--pdfs")
     if tests is None and labels is None:
         raise typer.BadParameter("give --tests, --labels or both")
-    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model)
+    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision)
     items = load_tests(tests) if tests else []
     converters = [("archivist", archivist_converter(opts))]
     if baseline:
@@ -99,9 +101,10 @@ def eval_convert(
     console.print("\n".join(summary_table(run)))
     for result in results:
         for row in result.labels:
-            console.print(
-                f"{result.converter}: {row.pdf} vs {row.label}: edit distance {row.distance:.3f}"
-            )
+            line = f"{result.converter}: {row.pdf} vs {row.label}: edit distance {row.distance:.3f}"
+            if row.text_distance is not None:
+                line += f" (text only, tables apart: {row.text_distance:.3f})"
+            console.print(line)
     if report is not None:
         console.print(f"report: {report / 'report.html'}")
 

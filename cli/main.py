@@ -20,6 +20,7 @@ from cli.convert_opts import (
     DpiOpt,
     EngineOpt,
     OcrOpt,
+    PrecisionOpt,
     VlmModelOpt,
     VlmUrlOpt,
     WorkersOpt,
@@ -101,6 +102,7 @@ def convert(
     workers: WorkersOpt = 2,
     vlm_url: VlmUrlOpt = None,
     vlm_model: VlmModelOpt = None,
+    ocr_precision: PrecisionOpt = "fp32",
     sidecar: Annotated[
         bool, typer.Option("--sidecar/--no-sidecar", help="Write NAME.json provenance.")
     ] = True,
@@ -108,7 +110,7 @@ def convert(
     """Convert documents to Markdown (one .md per input, mirroring folder structure)."""
     from cli.convert_cmd import convert_or_exit
 
-    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model)
+    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision)
     convert_or_exit(paths, out, opts, sidecar)
 
 

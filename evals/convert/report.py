@@ -38,13 +38,23 @@ def summary_table(result: ConvertEval) -> list[str]:
     return lines
 
 
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def _labels(result: ConvertEval) -> list[str]:
     rows = [(r.converter, row) for r in result.results for row in r.labels]
     if not rows:
         return []
     lines = ["", "## Edit distance to full-page labels", ""]
-    lines += ["| converter | pdf | label | normalised edit distance |", "| --- | --- | --- | --- |"]
-    lines += [f"| {c} | {row.pdf} | {row.label} | {row.distance:.3f} |" for c, row in rows]
+    lines += [
+        "| converter | pdf | label | normalised edit distance | text only (tables apart) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {c} | {row.pdf} | {row.label} | {row.distance:.3f} | {_num(row.text_distance)} |"
+        for c, row in rows
+    ]
     return lines
 
 

@@ -106,8 +106,27 @@ def _prose(seg: _Seg, width: float) -> bool:
     return seg.x1 - seg.x0 > _LONG * width or len(seg.text.split()) >= _PROSE_WORDS
 
 
+def _key_value(row: _Row) -> bool:
+    """A bold label on its own line beside a plain value of a few words ("Born  943/944").
+
+    Infoboxes and fact sheets set their values in a narrow column, where a value can take half
+    the width and read as prose by width alone; the bold key says it is a cell.
+    """
+    if len(row.segs) != 2 or len(row.lines) != 2:
+        return False
+    key, value = sorted(row.lines, key=lambda ln: ln.x0)
+    return (
+        key.bold
+        and not value.bold
+        and len(key.text.split()) <= 3
+        and len(value.text.split()) < _PROSE_WORDS
+    )
+
+
 def _tabular(row: _Row, width: float) -> bool:
     """Two or more cells, none of them a line of running text (a label may be long)."""
+    if _key_value(row):
+        return True
     if len(row.segs) < 2 or any(_prose(s, width) for s in row.segs[1:]):
         return False
     first = row.segs[0]
@@ -155,7 +174,7 @@ def _columns(rows: list[_Row], width: float) -> list[tuple[float, float]]:
         for r in rows
         if _tabular(r, width)
         for s in r.segs
-        if s.x1 - s.x0 <= _LONG * width
+        if _key_value(r) or s.x1 - s.x0 <= _LONG * width
     )
     columns: list[tuple[float, float]] = []
     for x0, x1 in spans:

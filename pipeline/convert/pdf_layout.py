@@ -182,7 +182,11 @@ def _gutter(lines: Sequence[TextLine]) -> float | None:
 
 
 def _paired(left: Sequence[TextLine], right: Sequence[TextLine]) -> bool:
-    """Whether most lines on each side have a partner on the same row and no side is prose."""
+    """Whether most lines on each side have a partner on the same row and no side is prose.
+
+    A value may wrap onto lines of its own (an infobox's "Spouses" with three names), so the
+    values side also counts as paired when nearly every label found its value on its row.
+    """
     if any(len(ln.text.split()) >= 8 for ln in (*left, *right)):
         return False
 
@@ -191,8 +195,13 @@ def _paired(left: Sequence[TextLine], right: Sequence[TextLine]) -> bool:
             min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5 * min(a.height, b.height) for b in others
         )
 
-    share = sum(partnered(a, right) for a in left) / max(len(left), 1)
-    return share >= 0.6 and sum(partnered(b, left) for b in right) >= 0.6 * len(right)
+    labels = sum(partnered(a, right) for a in left)
+    values = sum(partnered(b, left) for b in right)
+    if labels < 0.6 * max(len(left), 1):
+        return False
+    return values >= 0.6 * len(right) or (
+        len(left) >= 3 and labels >= 0.8 * len(left) and values >= labels
+    )
 
 
 def _widest_run(xs: np.ndarray, mask: np.ndarray) -> float:
@@ -254,20 +263,53 @@ def _split_columns(items: Sequence[_Item], depth: int = 0) -> list[list[_Item]]:
     left: list[_Item] = []
     right: list[_Item] = []
     spanning: list[_Item] = []
+    deferred: list[list[_Item]] = []  # a sidebar, read once the text wrapped around it ends
     for item in items:
         side = left if item.x1 <= split else right if item.x0 >= split else None
         if side is not None:
             if spanning:
-                flows.append(spanning)
-                spanning = []
+                flows += [spanning, *deferred]
+                spanning, deferred = [], []
             side.append(item)
             continue
-        flows += _split_columns(left, depth + 1) + _split_columns(right, depth + 1)
+        if not spanning and _wraps_below(left, right, item):
+            flows += _split_columns(left, depth + 1)
+            deferred = _split_columns(right, depth + 1)
+            spanning = flows.pop()  # the sentence runs on: same flow, so the same paragraph
+        else:
+            flows += _split_columns(left, depth + 1) + _split_columns(right, depth + 1)
         left, right = [], []
         spanning.append(item)
     if spanning:
-        flows.append(spanning)
+        flows += [spanning, *deferred]
     return flows + _split_columns(left, depth + 1) + _split_columns(right, depth + 1)
+
+
+def _wraps_below(left: Sequence[_Item], right: Sequence[_Item], item: _Item) -> bool:
+    """Whether full-width ``item`` carries on the left column's sentence under a sidebar.
+
+    Text wrapped around a floating box (an infobox, a pull quote, a figure with its caption)
+    runs on below it at full width: the box is read after that sentence, not in the middle of
+    it. A narrower right column tells a sidebar from the second column of an even layout,
+    whose text the left column hands on to.
+    """
+    main = [ln for ln in left if isinstance(ln, TextLine)]
+    box = [ln for ln in right if isinstance(ln, TextLine)]
+    if not isinstance(item, TextLine) or not main or not box:
+        return False
+    prev = max(main, key=lambda ln: ln.y1)
+    main_x0 = min(ln.x0 for ln in main)
+    main_width = max(ln.x1 for ln in main) - main_x0
+    box_width = max(ln.x1 for ln in box) - min(ln.x0 for ln in box)
+    size = max(prev.size, 1.0)
+    return (
+        box_width < 0.85 * main_width
+        and not prev.text.rstrip().endswith(_TERMINAL)
+        and abs(item.size - prev.size) <= 0.5
+        and (item.bold, item.italic, item.mono) == (prev.bold, prev.italic, prev.mono)
+        and abs(item.x0 - main_x0) <= 2 * size
+        and -0.3 * size <= item.y0 - prev.y1 <= 1.5 * size
+    )
 
 
 def reading_flows(lines: Sequence[TextLine], tables: Sequence[TableBlock]) -> list[list[_Item]]:

@@ -96,7 +96,14 @@ def engine_kinds() -> list[str]:
 
 
 def _cache_key(opts: ConvertOptions) -> tuple[object, ...]:
-    return (opts.engine, opts.ocr_threads, opts.ocr_device, opts.ocr_languages, opts.vlm)
+    return (
+        opts.engine,
+        opts.ocr_threads,
+        opts.ocr_device,
+        opts.ocr_precision,
+        opts.ocr_languages,
+        opts.vlm,
+    )
 
 
 def make_ocr_engine(opts: ConvertOptions) -> OcrEngine:

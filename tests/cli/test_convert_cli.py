@@ -52,3 +52,6 @@ def test_convert_rejects_unknown_modes_and_engines(tmp_path: Path) -> None:
     assert bad_mode.exit_code == 2 and "auto, always or never" in bad_mode.output
     bad_engine = CliRunner().invoke(app, ["convert", folder, "--out", "x", "--engine", "magic"])
     assert bad_engine.exit_code == 2 and "rapidocr, tesseract, vlm" in bad_engine.output
+    args = ["convert", folder, "--out", "x", "--ocr-precision", "int4"]
+    bad_precision = CliRunner().invoke(app, args)
+    assert bad_precision.exit_code == 2 and "fp32 or int8" in bad_precision.output

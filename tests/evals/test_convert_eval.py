@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from evals.convert.checks import BenchTest, check, near_matches, trailing_repeats
-from evals.convert.runner import edit_distance, label_text
+from evals.convert.runner import edit_distance, label_text, score_labels, without_tables
 from evals.convert.tables import parse_html_tables, parse_markdown_tables
 
 
@@ -114,6 +114,31 @@ def test_edit_distance_ignores_markup_and_front_matter() -> None:
     assert 0 < edit_distance("Edgar was King of the English!", label) < 0.05
 
 
+def test_text_distance_sets_tables_apart_on_both_sides() -> None:
+    label = "Edgar was King of the English."
+    box = "<table>\n<tr><td>Born</td><td>943</td></tr>\n</table>"
+    pipes = "| Born | 943 |\n| --- | --- |\n| Died | 975 |"
+    for table in (box, pipes):
+        prediction = f"Edgar was King of the English.\n\n{table}"
+        assert edit_distance(prediction, label) > 0.2  # the headline counts the table
+        assert edit_distance(prediction, label, tables=False) == 0.0
+    # Text outside the tables still counts, and a table only in the label is set apart too.
+    assert edit_distance(f"Edgar was King.\n\n{box}", label, tables=False) > 0.2
+    assert edit_distance(label, f"{label}\n\n{pipes}", tables=False) == 0.0
+    assert without_tables(f"a | b\n\n{pipes}\nafter").split() == ["a", "|", "b", "after"]
+
+
+def test_label_rows_report_text_distance_only_for_labels_without_tables(tmp_path: Path) -> None:
+    prose, table = tmp_path / "prose.md", tmp_path / "grid.md"
+    prose.write_text("Edgar was King of the English.", encoding="utf-8")
+    table.write_text("| Born | 943 |\n| --- | --- |", encoding="utf-8")
+    pairs = [(tmp_path / "prose.pdf", prose), (tmp_path / "grid.pdf", table)]
+    answer = "Edgar was King of the English.\n\n| Born | 943 |\n| --- | --- |"
+    rows = score_labels(lambda path, page: answer, pairs, tmp_path)
+    assert [(r.pdf, r.text_distance) for r in rows] == [("prose.pdf", 0.0), ("grid.pdf", None)]
+    assert rows[0].distance > 0.2 and rows[1].distance > 0.2
+
+
 def _bench(tmp_path: Path) -> tuple[Path, Path]:
     pdfs = tmp_path / "pdfs"
     pdfs.mkdir()
@@ -165,7 +190,9 @@ def test_eval_convert_command_scores_reports_and_keeps_history(tmp_path: Path) -
     assert (ours["passed"], ours["total"]) == (4, 5) and ours["verified"] == [2, 2]
     failed = [r["id"] for r in ours["tests"] if not r["passed"]]
     assert failed == ["strike_3"]
-    assert ours["labels"] == [{"pdf": "strike.pdf", "label": "strike.md", "distance": 0.0}]
+    assert ours["labels"] == [
+        {"pdf": "strike.pdf", "label": "strike.md", "distance": 0.0, "text_distance": 0.0}
+    ]
     text = (report / "report.md").read_text(encoding="utf-8")
     assert "`strike_3`" in text and "| **archivist** | 4/5 (0.800)" in text
     assert (report / "report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
