@@ -90,8 +90,6 @@ def deploy_ingest(
     ``parameters`` are the ingest flow's (``db``, ``collection``, ``prune``, ``patterns``…);
     running the same command again updates the deployment in place.
     """
-    from prefect.deployments.runner import EntrypointType
-    from prefect.schedules import Cron
 
     from flows.ingest import ingest_flow
     from flows.runtime import resolve_db
@@ -100,26 +98,14 @@ def deploy_ingest(
     params = {k: v for k, v in (parameters or {}).items() if v is not None}
     params["source"] = _absolute(source)
     params["db"] = resolve_db(params.get("db"))
-    name = name or deployment_name(source)
-    created = ensure_process_pool(pool)
-    deployment = ingest_flow.to_deployment(
-        name=name,
-        schedules=[Cron(cron, timezone=timezone)],
-        parameters=params,
-        description=f"Scheduled ingestion of {params['source']} into {params['db']}.",
-        tags=["archivist"],
-        entrypoint_type=EntrypointType.MODULE_PATH,
-    )
-    # Prefect's sync/async dual API types these as "value or coroutine"; called here, sync.
-    deployment_id: UUID = deployment.apply(work_pool_name=pool)  # type: ignore[union-attr,assignment]
-    return DeployedIngest(
-        id=deployment_id,
-        name=f"{ingest_flow.name}/{name}",
+    return _apply(
+        ingest_flow,
+        name=name or deployment_name(source),
         pool=pool,
         cron=cron,
         timezone=timezone,
         parameters=params,
-        pool_created=created,
+        description=f"Scheduled ingestion of {params['source']} into {params['db']}.",
     )
 
 
@@ -161,8 +147,6 @@ def deploy_maintain(
 ) -> DeployedIngest:
     """Register (or update) a scheduled deployment of the maintain flow for index ``db``:
     compaction, index refresh and old-version cleanup, weekly by default (Sunday 03:00)."""
-    from prefect.deployments.runner import EntrypointType
-    from prefect.schedules import Cron
 
     from flows.maintain import maintain_flow
     from flows.runtime import resolve_db
@@ -171,25 +155,14 @@ def deploy_maintain(
     params: dict[str, Any] = {"db": resolve_db(db)}
     if older_than_days is not None:
         params["older_than_days"] = older_than_days
-    name = name or deployment_name(params["db"])
-    created = ensure_process_pool(pool)
-    deployment = maintain_flow.to_deployment(
-        name=name,
-        schedules=[Cron(cron, timezone=timezone)],
-        parameters=params,
-        description=f"Scheduled upkeep (compaction, indexes, cleanup) of {params['db']}.",
-        tags=["archivist"],
-        entrypoint_type=EntrypointType.MODULE_PATH,
-    )
-    deployment_id: UUID = deployment.apply(work_pool_name=pool)  # type: ignore[union-attr,assignment]
-    return DeployedIngest(
-        id=deployment_id,
-        name=f"{maintain_flow.name}/{name}",
+    return _apply(
+        maintain_flow,
+        name=name or deployment_name(params["db"]),
         pool=pool,
         cron=cron,
         timezone=timezone,
         parameters=params,
-        pool_created=created,
+        description=f"Scheduled upkeep (compaction, indexes, cleanup) of {params['db']}.",
     )
 
 
@@ -197,3 +170,39 @@ def _absolute(source: str) -> str:
     if "://" in source:
         return source
     return str(Path(source).expanduser().resolve())
+
+
+def _apply(
+    flow: Any,
+    *,
+    name: str,
+    pool: str,
+    cron: str,
+    timezone: str | None,
+    parameters: dict[str, Any],
+    description: str,
+) -> DeployedIngest:
+    """Register (or update) ``flow`` as a cron deployment in the process pool ``pool``."""
+    from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
+
+    created = ensure_process_pool(pool)
+    deployment = flow.to_deployment(
+        name=name,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters=parameters,
+        description=description,
+        tags=["archivist"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    # Prefect's sync/async dual API types these as "value or coroutine"; called here, sync.
+    deployment_id: UUID = deployment.apply(work_pool_name=pool)
+    return DeployedIngest(
+        id=deployment_id,
+        name=f"{flow.name}/{name}",
+        pool=pool,
+        cron=cron,
+        timezone=timezone,
+        parameters=parameters,
+        pool_created=created,
+    )

@@ -3,7 +3,6 @@ writes; the index ends the same as with the thread runner. Runner choice and bat
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,7 @@ from flows.runners import RunnerSettings, result_storage, runner_plan
 from flows.runtime import archive_for
 from flows.writer import BatchWriter
 from pipeline.errors import ConfigError
-from tests.conftest import SAMPLE_DOCS
-
-SAMPLES = sorted(SAMPLE_DOCS.glob("*.pdf"))
+from tests.flows.runner_checks import assert_same_as_threads, sample_folder
 
 
 def test_runner_setting_names_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,32 +73,16 @@ def test_batch_writer_is_due_when_full_or_when_the_oldest_waited(tmp_path: Path)
 @pytest.mark.usefixtures("prefect_harness")
 def test_local_dask_cluster_ingests_like_the_thread_runner(tmp_path: Path) -> None:
     pytest.importorskip("prefect_dask")
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for pdf in SAMPLES[:4]:
-        shutil.copy(pdf, folder / pdf.name)
-    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\n not a PDF at all")
+    folder = sample_folder(tmp_path, 4)
 
     threads = ingest_flow(str(folder), db=str(tmp_path / "threads"), task_runner="threads")
     dask = ingest_flow(str(folder), db=str(tmp_path / "dask"), task_runner="dask")
 
     assert dask.counts == threads.counts == {"added": 4, "failed": 1}
     assert dask.converted == 5 and dask.cached == 0
-    by_uri = {r.uri: r for r in threads.results}
-    for result in dask.results:  # same ids, pages and chunks, document by document
-        expected = by_uri[result.uri]
-        assert (result.doc_id, result.pages, result.chunks, result.status) == (
-            expected.doc_id, expected.pages, expected.chunks, expected.status)  # fmt: skip
-    for name in ("threads", "dask"):
-        store = archive_for(str(tmp_path / name)).store
-        docs = store.documents_under(str(folder))
-        assert len(docs) == 5 and len({d.doc_id for d in docs}) == 5
-        chunk_ids = [c.chunk_id for d in docs for c in store.chunks_of(d.doc_id)]
-        assert len(chunk_ids) == len(set(chunk_ids)) == sum(d.chunks for d in docs)
-        assert store.chunks.count_rows() == len(chunk_ids)  # no chunk without its document
-    archive = archive_for(str(tmp_path / "dask"))
-    hit = archive.search("Kestrel probe launch", k=1)[0]
-    assert "kestrel" in hit.chunk.source.lower()
+    assert_same_as_threads(
+        threads, dask, folder=folder, dbs=(tmp_path / "threads", tmp_path / "dask")
+    )
 
     again = ingest_flow(str(folder), db=str(tmp_path / "dask"), task_runner="dask")
     assert again.counts == {"unchanged": 5} and again.converted == 0

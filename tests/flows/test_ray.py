@@ -4,19 +4,15 @@ ends the same as with the thread runner. Skipped where ``prefect-ray`` is not in
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from flows.ingest import ingest_flow
 from flows.runners import RunnerSettings, inflight_limit, runner_plan
-from flows.runtime import archive_for
-from tests.conftest import SAMPLE_DOCS
+from tests.flows.runner_checks import assert_same_as_threads, sample_folder
 
 pytest.importorskip("prefect_ray")
-
-SAMPLES = sorted(SAMPLE_DOCS.glob("*.pdf"))
 
 
 def test_ray_setting_builds_a_small_local_instance(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,11 +47,7 @@ def test_local_ray_ingests_like_the_thread_runner(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ARCHIVIST_RAY_CPUS", "2")
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    for pdf in SAMPLES[:3]:
-        shutil.copy(pdf, folder / pdf.name)
-    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\n not a PDF at all")
+    folder = sample_folder(tmp_path, 3)
 
     threads = ingest_flow(str(folder), db=str(tmp_path / "threads"), task_runner="threads")
     # From here on, prepared documents go to one folder, shared by the next two indexes.
@@ -64,20 +56,9 @@ def test_local_ray_ingests_like_the_thread_runner(
 
     assert ray.counts == threads.counts == {"added": 3, "failed": 1}
     assert ray.converted == 4 and ray.cached == 0
-    by_uri = {r.uri: r for r in threads.results}
-    for result in ray.results:  # same ids, pages and chunks, document by document
-        expected = by_uri[result.uri]
-        assert (result.doc_id, result.pages, result.chunks, result.status) == (
-            expected.doc_id, expected.pages, expected.chunks, expected.status)  # fmt: skip
-    for name in ("threads", "ray"):
-        store = archive_for(str(tmp_path / name)).store
-        docs = store.documents_under(str(folder))
-        assert len(docs) == 4 and len({d.doc_id for d in docs}) == 4
-        chunk_ids = [c.chunk_id for d in docs for c in store.chunks_of(d.doc_id)]
-        assert len(chunk_ids) == len(set(chunk_ids)) == sum(d.chunks for d in docs)
-        assert store.chunks.count_rows() == len(chunk_ids)  # no chunk without its document
-    hit = archive_for(str(tmp_path / "ray")).search("Kestrel probe launch", k=1)[0]
-    assert "kestrel" in hit.chunk.source.lower()
+    assert_same_as_threads(
+        threads, ray, folder=folder, dbs=(tmp_path / "threads", tmp_path / "ray")
+    )
 
     again = ingest_flow(str(folder), db=str(tmp_path / "ray"), task_runner="ray")
     assert again.counts == {"unchanged": 4} and again.converted == 0
