@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from pipeline.models import SearchFilters
-from pipeline.store import LanceChunkStore, filter_sql
+from pipeline.store import LanceChunkStore
+from pipeline.store_schema import filter_sql
 
 Ranked = list[tuple[str, float]]  # (chunk_id, cosine distance), nearest first
 

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING
 from pipeline.embed import Embedder
 from pipeline.lang import detect_language
 from pipeline.models import Chunk, Hit, RetrieveOptions, SearchFilters
-from pipeline.store import LANGUAGE_CODES, LanceChunkStore
+from pipeline.store import LanceChunkStore
+from pipeline.store_schema import LANGUAGE_CODES
 
 if TYPE_CHECKING:
     from pipeline.rerank import Reranker

@@ -37,92 +37,21 @@ from pipeline.models import (
     StageError,
     StoreOptions,
 )
+from pipeline.store_schema import (
+    CHUNKS,
+    DOCUMENTS,
+    META_DIM,
+    META_EMBEDDER,
+    chunks_schema,
+    documents_schema,
+    filter_sql,
+    fts_column,
+    sql_str,
+)
 
 log = logging.getLogger(__name__)
 
-DOCUMENTS = "documents"
-CHUNKS = "chunks"
-META_EMBEDDER = b"archivist.embedder"
-META_DIM = b"archivist.dim"
-
 T = TypeVar("T")
-
-LANGUAGE_CODES = {"french": "fr", "english": "en", "german": "de", "spanish": "es", "italian": "it"}
-
-
-def fts_column(language: str) -> str:
-    """The column holding the text indexed with ``language``'s stemmer (``fts_fr``...)."""
-    return "fts_" + LANGUAGE_CODES.get(language.lower(), language.lower()[:2])
-
-
-def _documents_schema() -> pa.Schema:
-    return pa.schema(
-        [
-            ("doc_id", pa.string()),
-            ("uri", pa.string()),
-            ("title", pa.string()),
-            ("date", pa.date32()),
-            ("language", pa.string()),
-            ("collection", pa.string()),
-            ("source", pa.string()),
-            ("media_type", pa.string()),
-            ("pages", pa.int32()),
-            ("chunks", pa.int32()),
-            ("status", pa.string()),
-            ("errors", pa.string()),  # JSON list of StageError
-            ("page_methods", pa.list_(pa.string())),
-            ("converter", pa.string()),
-            ("embedder", pa.string()),
-            ("ingested_at", pa.timestamp("us", tz="UTC")),
-            ("markdown", pa.large_string()),
-        ]
-    )
-
-
-def _chunks_schema(embedder: str, dim: int, languages: Sequence[str]) -> pa.Schema:
-    fields = [
-        pa.field("chunk_id", pa.string()),
-        pa.field("doc_id", pa.string()),
-        pa.field("ordinal", pa.int32()),
-        pa.field("text", pa.string()),
-        *[pa.field(fts_column(lang), pa.string()) for lang in languages],
-        pa.field("vector", pa.list_(pa.float32(), dim)),
-        pa.field("heading_path", pa.list_(pa.string())),
-        pa.field("page_start", pa.int32()),
-        pa.field("page_end", pa.int32()),
-        pa.field("title", pa.string()),
-        pa.field("source", pa.string()),
-        pa.field("date", pa.date32()),
-        pa.field("language", pa.string()),
-        pa.field("collection", pa.string()),
-        pa.field("regions", pa.string()),  # JSON list of PageRegion: where the chunk lies
-    ]
-    return pa.schema(
-        fields, metadata={META_EMBEDDER: embedder.encode(), META_DIM: str(dim).encode()}
-    )
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def filter_sql(filters: SearchFilters | None) -> str | None:
-    """A Lance SQL predicate for ``filters`` (values quoted, never interpolated raw)."""
-    if filters is None:
-        return None
-    parts = []
-    if filters.date_from:
-        parts.append(f"date >= date '{filters.date_from.isoformat()}'")
-    if filters.date_to:
-        parts.append(f"date <= date '{filters.date_to.isoformat()}'")
-    for column in ("language", "collection", "source"):
-        value = getattr(filters, column)
-        if value:
-            parts.append(f"{column} = {_sql_str(value)}")
-    if filters.collections is not None:  # an empty tuple allows nothing, not everything
-        allowed = ", ".join(_sql_str(c) for c in filters.collections)
-        parts.append(f"collection IN ({allowed})" if allowed else "FALSE")
-    return " AND ".join(parts) or None
 
 
 class DocumentWrite(NamedTuple):
@@ -147,12 +76,12 @@ class LanceChunkStore:
         if DOCUMENTS in names:
             self.documents = self._db.open_table(DOCUMENTS)
         else:
-            self.documents = self._db.create_table(DOCUMENTS, schema=_documents_schema())
+            self.documents = self._db.create_table(DOCUMENTS, schema=documents_schema())
         if CHUNKS in names:
             self.chunks = self._db.open_table(CHUNKS)
             self._check_schema()
         else:
-            schema = _chunks_schema(embedder, dim, self.languages)
+            schema = chunks_schema(embedder, dim, self.languages)
             self.chunks = self._db.create_table(CHUNKS, schema=schema)
 
     @classmethod
@@ -192,11 +121,11 @@ class LanceChunkStore:
     # --- documents ---
 
     def get_document(self, doc_id: str) -> DocumentRecord | None:
-        rows = self.documents.search().where(f"doc_id = {_sql_str(doc_id)}").limit(1).to_list()
+        rows = self.documents.search().where(f"doc_id = {sql_str(doc_id)}").limit(1).to_list()
         return _record(rows[0]) if rows else None
 
     def documents_at(self, uri: str) -> list[DocumentRecord]:
-        rows = self.documents.search().where(f"uri = {_sql_str(uri)}").limit(None).to_list()
+        rows = self.documents.search().where(f"uri = {sql_str(uri)}").limit(None).to_list()
         return [_record(r) for r in rows]
 
     def documents_under(
@@ -207,7 +136,7 @@ class LanceChunkStore:
         columns = ["doc_id", "uri", "collection", "status", "pages", "chunks", "title", "date"]
         q = self.documents.search().select(columns)
         if collection is not None:
-            q = q.where(f"collection = {_sql_str(collection)}")
+            q = q.where(f"collection = {sql_str(collection)}")
         rows = q.limit(None).to_list()
         # Prefix matched here rather than with SQL LIKE, whose wildcards (% _) occur in paths.
         return [_record(r) for r in rows if str(r["uri"]).startswith(prefix)]
@@ -215,7 +144,7 @@ class LanceChunkStore:
     def list_documents(
         self, *, limit: int = 100, offset: int = 0, filters: SearchFilters | None = None
     ) -> list[DocumentRecord]:
-        columns = [f for f in _documents_schema().names if f != "markdown"]
+        columns = [f for f in documents_schema().names if f != "markdown"]
         q = self.documents.search().select(columns)
         where = filter_sql(filters)
         if where:
@@ -250,7 +179,7 @@ class LanceChunkStore:
             if vectors is None or len(vectors) != len(chunks):
                 raise ValueError(f"{record.doc_id}: {len(chunks)} chunks need as many vectors")
             rows.extend(self._chunk_row(c, v) for c, v in zip(chunks, vectors, strict=True))
-            stale.append(f"(doc_id = {_sql_str(record.doc_id)} AND ordinal >= {len(chunks)})")
+            stale.append(f"(doc_id = {sql_str(record.doc_id)} AND ordinal >= {len(chunks)})")
         if rows:
             data = pa.Table.from_pylist(rows, schema=self.chunks.schema)
             chunks = self.chunks
@@ -292,7 +221,7 @@ class LanceChunkStore:
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and its chunks (chunks first: no orphan is ever searchable)."""
-        where = f"doc_id = {_sql_str(doc_id)}"
+        where = f"doc_id = {sql_str(doc_id)}"
         self._commit("delete chunks", lambda: self.chunks.delete(where), self.chunks)
         self._commit("delete document", lambda: self.documents.delete(where), self.documents)
 
@@ -386,7 +315,7 @@ class LanceChunkStore:
         return [(_chunk(r), float(r["_distance"])) for r in rows]
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        rows = self.chunks.search().where(f"doc_id = {_sql_str(doc_id)}").select(_CHUNK_COLUMNS)
+        rows = self.chunks.search().where(f"doc_id = {sql_str(doc_id)}").select(_CHUNK_COLUMNS)
         return sorted((_chunk(r) for r in rows.limit(None).to_list()), key=lambda c: c.ordinal)
 
 

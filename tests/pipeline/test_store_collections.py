@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from pipeline.models import Chunk, DocumentRecord, SearchFilters, StoreOptions
-from pipeline.store import LanceChunkStore, filter_sql
+from pipeline.store import LanceChunkStore
+from pipeline.store_schema import filter_sql
 
 DOCS = {
     "a" * 64: ("press", "Les dockers de Port-Aurèle sont en grève depuis onze jours."),
