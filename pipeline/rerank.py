@@ -111,7 +111,7 @@ class EmbedderReranker:
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         with self._lock:
-            return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1))
+            return np.stack([self._cache[t] for t in texts])
 
     def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
         """Cosine similarity of each passage to the question under the second embedder."""
