@@ -13,10 +13,14 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 install: $(STAMP)
 
-# torch is pinned so pip takes the CPU build instead of pulling a multi-GB CUDA one.
+# torch is pinned so pip takes the CPU build instead of pulling a multi-GB CUDA one: the local
+# "+cpu" wheel when a wheel folder or index offers it (pip would otherwise rank "+cu130" above
+# it), else PyPI's 2.13.0.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "torch==2.13.0+cpu" 2>/dev/null \
+		|| $(BIN)/python -m pip install -q "torch==2.13.0"
 	$(BIN)/python -m pip install -q "torch==2.13.0" -e ".[dev,st]"
 	touch $(STAMP)
 
