@@ -1,7 +1,8 @@
 """Questions to answers for both front doors (``/v1/ask`` and the chat facade), and streaming.
 
-Which backends a client may name is decided here: ``offline`` always, ``openai`` only when the
-server has an LLM configured (``ARCHIVIST_LLM_BASE_URL``), plus any registered by a plugin.
+Which backends a client may name is decided by the answerer registry: a registered backend that
+this server's settings can make (``offline`` always, ``openai`` only with an LLM configured,
+``ARCHIVIST_LLM_BASE_URL``, plus any a plugin declares).
 
 Streaming passes the backend's pieces on as they come (the LLM backend streams tokens from the
 server); the offline answerer is extractive and makes its answer whole, which is then sent in
@@ -18,39 +19,45 @@ from typing import Any
 from api.auth import Principal
 from api.deps import scoped
 from api.errors import ApiError
+from pipeline.answer import ANSWERERS
 from pipeline.answer.stream import AnswerStream
 from pipeline.archive import Archive
+from pipeline.errors import ConfigError
 from pipeline.models import Answer, Citation, SearchFilters
 
 _PIECE = re.compile(r"\S+\s*|\s+")
 
 
 def available_backends(archive: Archive) -> list[str]:
-    """The answer backends this server can run, default first."""
-    from pipeline.answer import ANSWERERS
-
+    """The answer backends this server can run, default first: the registered kinds that its
+    settings can make (``openai`` needs ``ARCHIVIST_LLM_BASE_URL``), plugins' included."""
     default = archive.options.answer.backend
-    names = [default, *sorted(k for k in ANSWERERS if k != default)]
-    if not archive.options.answer.llm.base_url:
-        names = [n for n in names if n != "openai" or n == default]
-    return names
+    others = [kind for kind in ANSWERERS.kinds() if kind != default]
+    return [default, *(kind for kind in others if _reason_not(archive, kind) is None)]
 
 
 def check_backend(archive: Archive, backend: str | None) -> str:
     """``backend`` (or the server's default) if this server can run it, else a 422."""
-    from pipeline.answer import ANSWERERS
-
     name = backend or archive.options.answer.backend
     if name not in ANSWERERS:
         valid = ", ".join(available_backends(archive))
         raise ApiError(422, f"unknown backend {name!r}; valid: {valid}", param="backend")
-    if name not in available_backends(archive):
+    reason = _reason_not(archive, name)
+    if reason is not None:
         raise ApiError(
-            422,
-            f"backend {name!r} is not configured on this server (ARCHIVIST_LLM_BASE_URL)",
-            param="backend",
+            422, f"backend {name!r} is not configured on this server: {reason}", param="backend"
         )
     return name
+
+
+def _reason_not(archive: Archive, backend: str) -> str | None:
+    """Why ``backend`` cannot run with this server's settings (the registry's factory says),
+    or None when it can."""
+    try:
+        archive.answerer(backend)
+    except ConfigError as e:
+        return str(e)
+    return None
 
 
 def answer_question(

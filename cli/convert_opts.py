@@ -1,20 +1,21 @@
 """Options shared by ``archivist convert`` and ``archivist eval convert``: how pages are read.
 
-The VLM server can also come from the environment (``ARCHIVIST_VLM_BASE_URL``,
-``ARCHIVIST_VLM_MODEL``, ``ARCHIVIST_VLM_API_KEY``), like the answer LLM's settings.
+A flag left out keeps the value the settings give (``ARCHIVIST_OCR_ENGINE``,
+``ARCHIVIST_VLM_BASE_URL``, ``ARCHIVIST_CONVERT__…``, ``archivist.toml``), as for ``ingest``.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
-from pipeline.models import ConvertOptions, VlmOptions
+from pipeline.models import ConvertOptions
+from pipeline.ocr import OCR_ENGINES
+from pipeline.settings import Settings
 
 OcrOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--ocr",
         help="auto: OCR only pages without a good text layer; always; never.",
@@ -22,12 +23,17 @@ OcrOpt = Annotated[
     ),
 ]
 EngineOpt = Annotated[
-    str, typer.Option("--engine", help="OCR engine: rapidocr (default), tesseract or vlm.")
+    str | None,
+    typer.Option("--engine", help="OCR engine: rapidocr (default), tesseract, vlm or a plugin's."),
 ]
-DpiOpt = Annotated[int, typer.Option("--dpi", min=50, max=600, help="Render resolution for OCR.")]
-WorkersOpt = Annotated[int, typer.Option("--workers", min=1, max=64, help="Pages OCR'd at once.")]
+DpiOpt = Annotated[
+    int | None, typer.Option("--dpi", min=50, max=600, help="Render resolution for OCR.")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", min=1, max=64, help="Pages OCR'd at once.")
+]
 PrecisionOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--ocr-precision",
         help="rapidocr recogniser: fp32, or int8 (about 1.5x faster on CPU; needs onnx; "
@@ -47,41 +53,32 @@ VlmModelOpt = Annotated[
 
 
 def convert_options(
-    ocr: str = "auto",
-    engine: str = "rapidocr",
-    dpi: int = 150,
-    workers: int = 2,
+    ocr: str | None = None,
+    engine: str | None = None,
+    dpi: int | None = None,
+    workers: int | None = None,
     vlm_url: str | None = None,
     vlm_model: str | None = None,
-    precision: str = "fp32",
+    precision: str | None = None,
 ) -> ConvertOptions:
-    """``ConvertOptions`` from the flags, the VLM server from flags or ``ARCHIVIST_VLM_*``."""
-    ocr = ocr.lower()
-    if ocr not in ("auto", "always", "never"):
+    """The settings' ``ConvertOptions`` (``ARCHIVIST_*``, ``archivist.toml``: every convert and
+    VLM option) with the flags that were given on top."""
+    if ocr is not None and ocr.lower() not in ("auto", "always", "never"):
         raise typer.BadParameter("must be auto, always or never", param_hint="--ocr")
-    if precision not in ("fp32", "int8"):
+    if precision is not None and precision not in ("fp32", "int8"):
         raise typer.BadParameter("must be fp32 or int8", param_hint="--ocr-precision")
-    from pipeline.ocr import engine_kinds
-
-    if engine not in engine_kinds():
+    flags = {
+        "ocr": ocr.lower() if ocr else None,
+        "ocr_engine": engine,
+        "ocr_dpi": dpi,
+        "ocr_workers": workers,
+        "vlm_base_url": vlm_url,
+        "vlm_model": vlm_model,
+        "ocr_precision": precision,
+    }
+    opts = Settings(**{k: v for k, v in flags.items() if v is not None}).convert
+    if opts.engine not in OCR_ENGINES:
         raise typer.BadParameter(
-            f"must be one of {', '.join(engine_kinds())}", param_hint="--engine"
+            f"must be one of {', '.join(OCR_ENGINES.kinds())}", param_hint="--engine"
         )
-    vlm = None
-    url = vlm_url or os.environ.get("ARCHIVIST_VLM_BASE_URL")
-    if url or engine == "vlm":
-        fields: dict[str, object] = {"base_url": url}
-        model = vlm_model or os.environ.get("ARCHIVIST_VLM_MODEL")
-        if model:
-            fields["model"] = model
-        if os.environ.get("ARCHIVIST_VLM_API_KEY"):
-            fields["api_key"] = os.environ["ARCHIVIST_VLM_API_KEY"]
-        vlm = VlmOptions(**fields)
-    return ConvertOptions(
-        ocr=ocr,
-        engine=engine,
-        dpi=dpi,
-        workers=workers,
-        vlm=vlm,
-        ocr_precision=precision,
-    )
+    return opts

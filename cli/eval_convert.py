@@ -47,13 +47,13 @@ def eval_convert(
     baseline: Annotated[
         bool, typer.Option("--baseline/--no-baseline", help="Also run pymupdf4llm side by side.")
     ] = True,
-    ocr: OcrOpt = "auto",
-    engine: EngineOpt = "rapidocr",
-    dpi: DpiOpt = 150,
-    workers: WorkersOpt = 2,
+    ocr: OcrOpt = None,
+    engine: EngineOpt = None,
+    dpi: DpiOpt = None,
+    workers: WorkersOpt = None,
     vlm_url: VlmUrlOpt = None,
     vlm_model: VlmModelOpt = None,
-    ocr_precision: PrecisionOpt = "fp32",
+    ocr_precision: PrecisionOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Score conversion on unit tests (present, absent, order, table, baseline, math)."""

@@ -320,7 +320,7 @@ def answers(
     from pipeline.answer import ANSWERERS
 
     if backend not in ANSWERERS:
-        valid = ", ".join(sorted(ANSWERERS))
+        valid = ", ".join(ANSWERERS.kinds())
         raise typer.BadParameter(f"unknown backend {backend!r}; valid: {valid}", "--backend")
     dataset = _load(corpus, queries, qrels, distractors, name)
     if not any(q.answers for q in dataset.queries.values()):

@@ -96,13 +96,13 @@ def ingest(
 def convert(
     paths: Annotated[list[Path], typer.Argument(help="PDF, Markdown or text files or folders.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the .md files.")],
-    ocr: OcrOpt = "auto",
-    engine: EngineOpt = "rapidocr",
-    dpi: DpiOpt = 150,
-    workers: WorkersOpt = 2,
+    ocr: OcrOpt = None,
+    engine: EngineOpt = None,
+    dpi: DpiOpt = None,
+    workers: WorkersOpt = None,
     vlm_url: VlmUrlOpt = None,
     vlm_model: VlmModelOpt = None,
-    ocr_precision: PrecisionOpt = "fp32",
+    ocr_precision: PrecisionOpt = None,
     sidecar: Annotated[
         bool, typer.Option("--sidecar/--no-sidecar", help="Write NAME.json provenance.")
     ] = True,

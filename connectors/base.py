@@ -20,8 +20,8 @@ from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.errors import ConfigError
 from pipeline.models import DEFAULT_COLLECTION, SourceDocument, SourceMetadata
+from pipeline.registry import GROUPS, Registry
 
 DEFAULT_PATTERNS = ("*.pdf", "*.md", "*.markdown", "*.txt")
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -111,37 +111,17 @@ class Connector(Protocol):
 
 
 ConnectorFactory = Callable[[ConnectorSpec], Connector]
-CONNECTORS: dict[str, ConnectorFactory] = {}
-
-
-def register(kind: str) -> Callable[[ConnectorFactory], ConnectorFactory]:
-    """Register a connector class or factory under ``kind``."""
-
-    def add(factory: ConnectorFactory) -> ConnectorFactory:
-        CONNECTORS[kind] = factory
-        return factory
-
-    return add
-
-
-def _load_builtin() -> None:
-    # Imported for their @register side effect; each keeps its heavy imports (fsspec, httpx) lazy.
-    import connectors.feed
-    import connectors.http
-    import connectors.local
-    import connectors.objectstore  # noqa: F401
+# Kinds are entry points in the group "archivist.connectors" (pyproject.toml), each naming a
+# connector class; a connector module imports this one, never the other way round.
+CONNECTORS: Registry[ConnectorFactory] = Registry(
+    "connector kind", GROUPS["connectors"], extra_valid=("auto",)
+)
 
 
 @functools.lru_cache(maxsize=32)
 def make_connector(spec: ConnectorSpec) -> Connector:
     """The connector for ``spec`` (cached: tasks in one process share it)."""
-    _load_builtin()
-    kind = spec.resolved_kind()
-    factory = CONNECTORS.get(kind)
-    if factory is None:
-        valid = ", ".join(sorted([*CONNECTORS, "auto"]))
-        raise ConfigError(f"unknown connector kind {kind!r} (valid: {valid})")
-    return factory(spec)
+    return CONNECTORS.get(spec.resolved_kind())(spec)
 
 
 def guess_kind(source: str) -> str:

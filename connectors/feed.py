@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connectors.base import ConnectorSpec, Listing, Problem, SourceRef, register
+from connectors.base import ConnectorSpec, Listing, Problem, SourceRef
 from connectors.http import fetch_url
 from connectors.objectstore import read_object
 from pipeline.convert.common import parse_date
@@ -65,7 +65,6 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-@register("feed")
 class PressFeedConnector:
     """The documents a JSONL manifest names (local, HTTP(S) or object storage), with metadata."""
 

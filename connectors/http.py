@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from connectors.base import ConnectorSpec, Listing, Problem, SourceRef, register
+from connectors.base import ConnectorSpec, Listing, Problem, SourceRef
 from pipeline.errors import DocumentLoadError, EngineError
 from pipeline.models import SourceDocument, SourceMetadata
 
@@ -147,7 +147,6 @@ def read_url_list(path: Path) -> tuple[list[str], list[Problem]]:
     return list(urls), problems
 
 
-@register("urls")
 class UrlListConnector:
     """Documents at HTTP(S) URLs: ``source`` is one URL or a file listing them."""
 

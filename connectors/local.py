@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
-from connectors.base import ConnectorSpec, Listing, SourceRef, register
+from connectors.base import ConnectorSpec, Listing, SourceRef
 from pipeline.errors import ConfigError, DocumentLoadError
 from pipeline.models import SourceDocument, SourceMetadata
 
@@ -78,7 +78,6 @@ def matches_any(rel: PurePosixPath | Path, patterns: Sequence[str]) -> bool:
     return any(posix.match(p) or fnmatch.fnmatchcase(text, p) for p in patterns)
 
 
-@register("local")
 class LocalFolderConnector:
     """A folder (walked recursively, glob patterns) or a single file on this machine.
 

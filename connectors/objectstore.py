@@ -18,7 +18,7 @@ import functools
 from pathlib import PurePosixPath
 from typing import Any
 
-from connectors.base import ConnectorSpec, Listing, SourceRef, register
+from connectors.base import ConnectorSpec, Listing, SourceRef
 from connectors.local import matches_any
 from pipeline.errors import ConfigError, DocumentLoadError, EngineError
 from pipeline.models import SourceDocument, SourceMetadata
@@ -76,7 +76,6 @@ def read_object(
         raise EngineError(f"{url}: {type(e).__name__}: {e}", retryable=True) from e
 
 
-@register("objectstore")
 class ObjectStoreConnector:
     """Every object under a prefix whose key matches the patterns (hidden keys skipped)."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from pipeline.answer.stream import AnswerStream
 from pipeline.embed import Embedder, make_embedder
@@ -23,6 +24,9 @@ from pipeline.retrieve import retrieve
 from pipeline.settings import StageOptions
 from pipeline.store import LanceChunkStore
 from pipeline.tokens import TokenCounter, default_token_counter, make_token_counter
+
+if TYPE_CHECKING:
+    from pipeline.answer import Answerer
 
 
 class Archive:
@@ -132,20 +136,11 @@ class Archive:
 
         Backends that cannot stream (the offline answerer) give their text as one piece.
         """
-        from pipeline.answer import make_answerer, stream_answer
+        from pipeline.answer import stream_answer
         from pipeline.dates import scope_filters
 
-        opts = self.options.answer
-        if backend:
-            opts = opts.model_copy(update={"backend": backend})
-        llm = opts.backend != "offline"
-        answerer = make_answerer(
-            opts,
-            embedder=self.embedder,
-            token_counter=self.llm_counter if llm else self.counter,
-            sections=self._sections,
-        )
-        k = k if k is not None else getattr(answerer, "retrieve_k", None)
+        answerer = self.answerer(backend)
+        k = k if k is not None else answerer.retrieve_k
         scoped = scope_filters(question, filters, today=today)
         date_filter, flagged = scoped.date_range, []
         hits = self.search(question, k=k, filters=scoped.filters)
@@ -164,6 +159,23 @@ class Archive:
             return answer.model_copy(update=update)
 
         return AnswerStream(pieces())
+
+    def answerer(self, backend: str | None = None) -> Answerer:
+        """The answerer ``backend`` names (default: the options'), made with this archive's
+        embedder, LLM tokenizer and sections. Cheap: models load on first use.
+
+        ``ConfigError`` when the backend is unknown or these options cannot run it (``openai``
+        without a server): callers that offer a choice (the API) ask here rather than check.
+        """
+        from pipeline.answer import AnswerDeps, make_answerer
+
+        opts = self.options.answer
+        if backend:
+            opts = opts.model_copy(update={"backend": backend})
+        deps = AnswerDeps(
+            embedder=self.embedder, token_counter=lambda: self.llm_counter, sections=self._sections
+        )
+        return make_answerer(opts, deps)
 
     def _sections(self, doc_ids: Sequence[str]) -> dict[str, list[Chunk]]:
         """Each document's chunks in reading order (LLM answers widen hits to their sections)."""

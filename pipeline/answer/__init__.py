@@ -9,8 +9,10 @@ Backends are chosen by ``AnswerOptions.backend`` from ``ANSWERERS``:
   order for questions about time, packed to the window, map-reduce by period beyond it
   (``pipeline.answer.longcontext``).
 
-Answerers that can stream (``openai``) have ``stream(question, hits) -> AnswerStream``;
-``stream_answer`` gives every answerer that shape (``pipeline.answer.stream``).
+Each backend is an entry point in the group ``archivist.answerers`` (pyproject.toml) naming a
+factory ``(AnswerOptions, AnswerDeps) -> Answerer``: everything an answerer uses is given when
+it is made. Answerers that can stream (``openai``) have ``stream(question, hits) ->
+AnswerStream``; ``stream_answer`` gives every answerer that shape (``pipeline.answer.stream``).
 
 Importing this package loads neither backend; each is imported when first made.
 
@@ -22,11 +24,11 @@ Importing this package loads neither backend; each is imported when first made.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from pipeline.answer.stream import AnswerStream, stream_answer
 from pipeline.models import Answer, AnswerOptions, Hit
-from pipeline.registry import lookup
+from pipeline.registry import GROUPS, Registry
 
 if TYPE_CHECKING:
     from pipeline.answer.evidence import SectionLoader
@@ -35,74 +37,64 @@ if TYPE_CHECKING:
 
 
 class Answerer(Protocol):
-    """Turns a question and its retrieved hits into an answer that cites them."""
+    """Turns a question and its retrieved hits into an answer that cites them.
+
+    ``retrieve_k`` is how many hits it wants (``None``: the caller's usual number).
+    """
 
     name: str
+    retrieve_k: int | None
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
 
 
-AnswererFactory = Callable[["AnswerOptions", "Embedder | None", "TokenCounter | None"], Answerer]
+class AnswerDeps(NamedTuple):
+    """What an answerer may use besides its options, given when it is made.
+
+    ``embedder``: the index's (sharpens the offline answerer); ``token_counter``: makes the LLM's
+    prompt tokenizer on first use (the server's, else Tekken, else an estimate); ``sections``:
+    loads documents' chunks so LLM answers can read whole sections around the hits.
+    """
+
+    embedder: Embedder | None = None
+    token_counter: Callable[[], TokenCounter] | None = None
+    sections: SectionLoader | None = None
 
 
-@runtime_checkable
-class ReadsSections(Protocol):
-    """An answerer that widens hits to their sections when given a way to load documents."""
-
-    sections: SectionLoader | None
-
-
-def _offline(
-    opts: AnswerOptions, embedder: Embedder | None, token_counter: TokenCounter | None
-) -> Answerer:
-    from pipeline.answer.offline import OfflineAnswerer
-
-    return OfflineAnswerer(opts, embedder=embedder)
-
-
-def _openai(
-    opts: AnswerOptions, embedder: Embedder | None, token_counter: TokenCounter | None
-) -> Answerer:
-    from pipeline.answer.longcontext import LongContextAnswerer
-
-    return LongContextAnswerer(opts.llm, token_counter)
-
-
-ANSWERERS: dict[str, AnswererFactory] = {"offline": _offline, "openai": _openai}
+AnswererFactory = Callable[[AnswerOptions, AnswerDeps], Answerer]
+ANSWERERS: Registry[AnswererFactory] = Registry("answer backend", GROUPS["answerers"])
 
 
 def register_answerer(kind: str, factory: AnswererFactory) -> None:
-    """Add a backend under ``kind`` (plugins, tests)."""
-    ANSWERERS[kind] = factory
+    """Add a backend under ``kind`` now (tests, notebooks; a package declares an entry point)."""
+    ANSWERERS.register(kind, factory)
 
 
 def make_answerer(
     opts: AnswerOptions,
+    deps: AnswerDeps | None = None,
     *,
     embedder: Embedder | None = None,
     token_counter: TokenCounter | None = None,
     sections: SectionLoader | None = None,
 ) -> Answerer:
-    """The answerer ``opts.backend`` names.
+    """The answerer ``opts.backend`` names, made with ``deps`` (or the keyword arguments).
 
-    ``embedder`` sharpens the offline answerer (pass the index's embedder; without one it matches
-    words only); ``token_counter`` sizes LLM prompts (default: the server's tokenizer, else
-    Tekken, else an estimate); ``sections`` loads documents' chunks so LLM answers can read whole
-    sections around the hits.
+    Raises ``ConfigError`` for an unknown backend, or one these options cannot run (the
+    ``openai`` backend without a server).
     """
-    factory = lookup(ANSWERERS, opts.backend, "answer backend")
-    answerer = factory(opts, embedder, token_counter)
-    if sections is not None and isinstance(answerer, ReadsSections):
-        answerer.sections = sections
-    return answerer
+    if deps is None:
+        counter = (lambda: token_counter) if token_counter is not None else None
+        deps = AnswerDeps(embedder=embedder, token_counter=counter, sections=sections)
+    return ANSWERERS.get(opts.backend)(opts, deps)
 
 
 __all__ = [
     "ANSWERERS",
+    "AnswerDeps",
     "AnswerStream",
     "Answerer",
     "AnswererFactory",
-    "ReadsSections",
     "make_answerer",
     "register_answerer",
     "stream_answer",

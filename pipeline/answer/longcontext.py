@@ -21,9 +21,9 @@ the archive is read period by period (map-reduce):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pipeline.answer.citations import Source, keep_marks, not_found_answer, parse_marks
 from pipeline.answer.evidence import (
@@ -44,8 +44,11 @@ from pipeline.answer.prompts import (
 )
 from pipeline.dates import is_time_question, question_date_range
 from pipeline.errors import ConfigError
-from pipeline.models import Answer, ContextReport, Hit, LLMOptions
+from pipeline.models import Answer, AnswerOptions, ContextReport, Hit, LLMOptions
 from pipeline.tokens import TokenCounter, count_chat
+
+if TYPE_CHECKING:
+    from pipeline.answer import AnswerDeps
 
 # When the hits overflow and map-reduce is off, this share of the room goes to the best hits and
 # the rest to their sections, so the best evidence keeps its context.
@@ -104,8 +107,9 @@ class LongContextAnswerer(OpenAIChatAnswerer):
         *,
         backoff_s: float = 1.0,
         sections: SectionLoader | None = None,
+        counter_factory: Callable[[], TokenCounter] | None = None,
     ) -> None:
-        super().__init__(opts, token_counter, backoff_s=backoff_s)
+        super().__init__(opts, token_counter, backoff_s=backoff_s, counter_factory=counter_factory)
         self.sections = sections
         self.retrieve_k = opts.retrieve_k
 
@@ -376,3 +380,8 @@ def _period_label(evidence: Evidence) -> str:
     first, last = min(known), max(known)
     label = first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
     return label + (" (and undated)" if len(known) < len(dates) else "")
+
+
+def make_openai(opts: AnswerOptions, deps: AnswerDeps) -> LongContextAnswerer:
+    """Backend ``openai``: the long-context answerer over the server ``opts.llm`` names."""
+    return LongContextAnswerer(opts.llm, sections=deps.sections, counter_factory=deps.token_counter)

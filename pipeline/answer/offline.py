@@ -39,6 +39,7 @@ from pipeline.answer.sentences import (
 from pipeline.models import Answer, AnswerOptions, Hit
 
 if TYPE_CHECKING:
+    from pipeline.answer import AnswerDeps
     from pipeline.embed import Embedder
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class OfflineAnswerer:
     """Extractive, cited answers from the hits alone (backend ``"offline"``)."""
 
     name = "offline"
+    retrieve_k: int | None = None  # the caller's usual number of hits
 
     def __init__(self, opts: AnswerOptions | None = None, *, embedder: Embedder | None = None):
         self.opts = opts or AnswerOptions()
@@ -193,3 +195,8 @@ def _compose(chosen: list[Candidate]) -> tuple[str, dict[int, Quote]]:
             max(pages) if pages else None,
         )
     return " ".join(parts), quotes
+
+
+def make_offline(opts: AnswerOptions, deps: AnswerDeps) -> OfflineAnswerer:
+    """Backend ``offline``: extractive answers, sharpened by the index's embedder."""
+    return OfflineAnswerer(opts, embedder=deps.embedder)

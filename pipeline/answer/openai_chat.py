@@ -16,7 +16,7 @@ widens and orders the evidence first.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 from pipeline.answer.citations import Source, not_found_answer, resolve_citations
 from pipeline.answer.context import pack_context
@@ -31,6 +31,7 @@ class OpenAIChatAnswerer:
     """Cited answers from a chat model behind an OpenAI-compatible API, from the given hits."""
 
     name = "openai"
+    retrieve_k: int | None = None  # exactly the hits it is given: the caller's usual number
 
     def __init__(
         self,
@@ -38,17 +39,20 @@ class OpenAIChatAnswerer:
         token_counter: TokenCounter | None = None,
         *,
         backoff_s: float = 1.0,
+        counter_factory: Callable[[], TokenCounter] | None = None,
     ) -> None:
         self.client = ChatClient(opts, backoff_s=backoff_s)
         self.opts = opts
         self.url = self.client.url
         self._counter = token_counter
+        self._make_counter = counter_factory or (lambda: make_token_counter(opts))
 
     @property
     def counter(self) -> TokenCounter:
-        """The prompt tokenizer: the one given, else the server's, Tekken or an estimate."""
+        """The prompt tokenizer: the one given, else made on first use (``counter_factory``,
+        by default the server's, Tekken or an estimate)."""
         if self._counter is None:
-            self._counter = make_token_counter(self.opts)
+            self._counter = self._make_counter()
         return self._counter
 
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:

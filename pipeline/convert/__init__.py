@@ -4,12 +4,17 @@
 for it. Page-level trouble (a scanned page, a page MuPDF cannot read) comes back inside the
 result as ``partial`` with a ``StageError``; only input that is unusable as a whole raises
 ``DocumentLoadError``.
+
+Converters are entry points in the group ``archivist.converters`` (pyproject.toml), each naming
+a ``Converter``: the media types and file extensions it reads, and its function. A plugin adds a
+format with one module and one entry-point line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from pipeline.convert.common import CONVERTER_VERSION
 from pipeline.convert.pdf import PageProgress, convert_pdf
@@ -17,6 +22,7 @@ from pipeline.convert.text import convert_text
 from pipeline.dates import fill_document_date
 from pipeline.errors import DocumentLoadError
 from pipeline.models import ConvertOptions, ParsedDocument, SourceDocument
+from pipeline.registry import GROUPS, Registry
 
 __all__ = [
     "CONVERTERS",
@@ -29,21 +35,38 @@ __all__ = [
     "sniff_media_type",
 ]
 
-Converter = Callable[[SourceDocument, ConvertOptions], ParsedDocument]
-
-CONVERTERS: dict[str, Converter] = {
-    "application/pdf": convert_pdf,
-    "text/markdown": convert_text,
-    "text/plain": convert_text,
-}
-
-_EXTENSIONS = {
-    ".pdf": "application/pdf",
-    ".md": "text/markdown",
-    ".markdown": "text/markdown",
-    ".txt": "text/plain",
-}
 UNKNOWN = "application/octet-stream"
+
+
+class Converter(NamedTuple):
+    """One format: the media types it reads, what its file extensions mean, and how to convert.
+
+    ``convert(src, opts, on_page=…)``: ``on_page(done, total)`` reports progress where the
+    format has pages worth reporting (a converter may ignore it).
+    """
+
+    media_types: tuple[str, ...]
+    extensions: Mapping[str, str]  # ".md" -> "text/markdown"
+    convert: Callable[..., ParsedDocument]
+
+
+def _text(
+    src: SourceDocument, opts: ConvertOptions, *, on_page: PageProgress | None = None
+) -> ParsedDocument:
+    return convert_text(src, opts)  # one page: nothing worth reporting
+
+
+PDF = Converter(("application/pdf",), {".pdf": "application/pdf"}, convert_pdf)
+TEXT = Converter(
+    ("text/markdown", "text/plain"),
+    {".md": "text/markdown", ".markdown": "text/markdown", ".txt": "text/plain"},
+    _text,
+)
+CONVERTERS: Registry[Converter] = Registry("converter", GROUPS["converters"])
+
+
+def _converters() -> list[Converter]:
+    return [CONVERTERS.get(kind) for kind in CONVERTERS.kinds()]
 
 
 def sniff_media_type(src: SourceDocument) -> str:
@@ -61,7 +84,8 @@ def sniff_media_type(src: SourceDocument) -> str:
     if src.media_type:
         return src.media_type.split(";", 1)[0].strip().lower()
     suffix = PurePosixPath(src.name.split("?", 1)[0]).suffix.lower()
-    return _EXTENSIONS.get(suffix, UNKNOWN)
+    extensions = {e: m for c in _converters() for e, m in c.extensions.items()}
+    return extensions.get(suffix, UNKNOWN)
 
 
 def convert_document(
@@ -81,12 +105,11 @@ def convert_document(
         media_type = sniff_media_type(src)
     except OSError as e:
         raise DocumentLoadError(f"{src.name}: cannot read the file ({e})") from e
-    converter = CONVERTERS.get(media_type)
+    converters = {m: c for c in _converters() for m in c.media_types}
+    converter = converters.get(media_type)
     if converter is None:
-        supported = ", ".join(sorted(CONVERTERS))
+        supported = ", ".join(sorted(converters))
         raise DocumentLoadError(
             f"{src.name}: unsupported media type {media_type!r} (supported: {supported})"
         )
-    if converter is convert_pdf and on_page is not None:  # the one converter with many pages
-        return fill_document_date(convert_pdf(src, opts, on_page=on_page))
-    return fill_document_date(converter(src, opts))
+    return fill_document_date(converter.convert(src, opts, on_page=on_page))

@@ -4,12 +4,16 @@
 PP-OCRv6 ONNX models shipped in the ``rapidocr`` wheel, CPU or CUDA), ``tesseract`` (when the
 binary is installed) or ``vlm`` (an OpenAI-compatible vision chat server). Engines import their
 libraries only when built, so ``import pipeline.ocr`` stays cheap.
+
+Each kind is one entry point in the group ``archivist.ocr_engines`` (pyproject.toml) naming its
+factory, ``ConvertOptions -> OcrEngine``; a new engine is a new module plus that one line
+(docs/architecture.md shows one).
 """
 
 from __future__ import annotations
 
-from pipeline.models import ConvertOptions
 from pipeline.ocr.base import (
+    OCR_ENGINES,
     OcrEngine,
     OcrLine,
     OcrResult,
@@ -20,6 +24,7 @@ from pipeline.ocr.base import (
 )
 
 __all__ = [
+    "OCR_ENGINES",
     "OcrEngine",
     "OcrLine",
     "OcrResult",
@@ -28,26 +33,3 @@ __all__ = [
     "make_ocr_engine",
     "register_engine",
 ]
-
-
-def _rapidocr(opts: ConvertOptions) -> OcrEngine:
-    from pipeline.ocr.rapid import make_rapidocr
-
-    return make_rapidocr(opts)
-
-
-def _tesseract(opts: ConvertOptions) -> OcrEngine:
-    from pipeline.ocr.tesseract import make_tesseract
-
-    return make_tesseract(opts)
-
-
-def _vlm(opts: ConvertOptions) -> OcrEngine:
-    from pipeline.ocr.vlm import make_vlm
-
-    return make_vlm(opts)
-
-
-register_engine("rapidocr", _rapidocr)
-register_engine("tesseract", _tesseract)
-register_engine("vlm", _vlm)

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from pipeline.errors import ConfigError
 from pipeline.models import ConvertOptions
+from pipeline.registry import GROUPS, Registry
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,19 +80,22 @@ class OcrEngine(Protocol):
 
 
 EngineFactory = Callable[[ConvertOptions], OcrEngine]
-_REGISTRY: dict[str, EngineFactory] = {}
+# Kinds are entry points in the group "archivist.ocr_engines" (pyproject.toml); each names the
+# factory in its module, so an engine's libraries load only when it is built.
+OCR_ENGINES: Registry[EngineFactory] = Registry("OCR engine", GROUPS["ocr_engines"])
 _CACHE: dict[tuple[object, ...], OcrEngine] = {}
 _LOCK = threading.Lock()
 
 
 def register_engine(kind: str, factory: EngineFactory) -> None:
-    """Make ``kind`` available to ``make_ocr_engine`` (``--engine`` on the command line)."""
-    _REGISTRY[kind] = factory
+    """Make ``kind`` available to ``make_ocr_engine`` now (tests, notebooks; a package declares
+    an entry point instead)."""
+    OCR_ENGINES.register(kind, factory)
 
 
 def engine_kinds() -> list[str]:
     """The registered engine kinds, sorted."""
-    return sorted(_REGISTRY)
+    return OCR_ENGINES.kinds()
 
 
 def _cache_key(opts: ConvertOptions) -> tuple[object, ...]:
@@ -103,6 +106,7 @@ def _cache_key(opts: ConvertOptions) -> tuple[object, ...]:
         opts.ocr_precision,
         opts.ocr_languages,
         opts.vlm,
+        opts.cache_dir,
     )
 
 
@@ -112,12 +116,9 @@ def make_ocr_engine(opts: ConvertOptions) -> OcrEngine:
     >>> make_ocr_engine(ConvertOptions(engine="nope"))
     Traceback (most recent call last):
     ...
-    pipeline.errors.ConfigError: unknown OCR engine 'nope' (valid: rapidocr, tesseract, vlm)
+    pipeline.errors.ConfigError: unknown OCR engine 'nope'; valid: rapidocr, tesseract, vlm
     """
-    factory = _REGISTRY.get(opts.engine)
-    if factory is None:
-        valid = ", ".join(engine_kinds())
-        raise ConfigError(f"unknown OCR engine {opts.engine!r} (valid: {valid})")
+    factory = OCR_ENGINES.get(opts.engine)
     key = _cache_key(opts)
     with _LOCK:
         engine = _CACHE.get(key)

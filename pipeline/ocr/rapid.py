@@ -62,6 +62,7 @@ class RapidOcrEngine:
         rec_squeeze: float = 0.8,
         min_confidence: float = 0.5,
         precision: str = "fp32",
+        cache_dir: str | Path | None = None,
     ) -> None:
         if device == "cuda" and not cuda_available():
             raise ConfigError("ocr_device=cuda but onnxruntime sees no CUDA GPU")
@@ -74,6 +75,7 @@ class RapidOcrEngine:
             raise ConfigError(f"unknown OCR precision {precision!r} (valid: fp32, int8)")
         # 8-bit recognition is a CPU speed-up; a GPU runs the float model.
         self.int8 = precision == "int8" and not self.use_cuda
+        self.cache_dir = Path(cache_dir) if cache_dir else None  # None: the user's cache folder
         self._ocr: Any = None
         self._lock = threading.Lock()
 
@@ -136,7 +138,7 @@ class RapidOcrEngine:
             return [rec.resize_norm_img(c, 10.0)[None].astype(np.float32) for c in crops]
 
         try:
-            path = quantized_model(source, inputs)
+            path = quantized_model(source, inputs, cache_root=self.cache_dir)
         except EngineError:
             raise
         except Exception as e:  # onnx or the quantiser failed on this model
@@ -273,7 +275,10 @@ def _upside_down(crops: list[np.ndarray], cls: Any) -> bool:
 
 
 def make_rapidocr(opts: ConvertOptions) -> RapidOcrEngine:
-    """The registry's factory: threads and device from the convert options."""
+    """The registry's factory: threads, device, precision and model cache from the options."""
     return RapidOcrEngine(
-        threads=opts.ocr_threads, device=opts.ocr_device, precision=opts.ocr_precision
+        threads=opts.ocr_threads,
+        device=opts.ocr_device,
+        precision=opts.ocr_precision,
+        cache_dir=opts.cache_dir,
     )

@@ -8,7 +8,8 @@ against the truth, the result is within ±0.002 normalised edit distance, some p
 some worse (figures in docs/convert.md). It is opt-in: ``ConvertOptions(ocr_precision="int8")``.
 
 Making the copy needs the ``onnx`` package and takes under a minute; the file is written
-atomically under ``$ARCHIVIST_CACHE_DIR`` (default ``~/.cache/archivist``), named after a hash of
+atomically under ``ConvertOptions.cache_dir`` (``ARCHIVIST_CACHE_DIR``; default
+``~/.cache/archivist``), named after a hash of
 the source model and the calibration recipe, so a new ``rapidocr`` release makes a new copy.
 """
 
@@ -45,10 +46,9 @@ _FONTS = ("helv", "tiro", "cour", "hebo")
 RECIPE = "conv-pc-p9999-v1"
 
 
-def cache_dir() -> Path:
-    """Where converted models are kept: ``$ARCHIVIST_CACHE_DIR`` or ``~/.cache/archivist``."""
-    root = os.environ.get("ARCHIVIST_CACHE_DIR") or Path.home() / ".cache" / "archivist"
-    return Path(root) / "ocr"
+def cache_dir(root: Path | None = None) -> Path:
+    """Where converted models are kept: under ``root``, else ``~/.cache/archivist``."""
+    return (root or Path.home() / ".cache" / "archivist") / "ocr"
 
 
 def _digest(path: Path) -> str:
@@ -73,13 +73,15 @@ def calibration_pages(dpi: int = 150) -> Iterator[np.ndarray]:
         yield np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3).copy()
 
 
-def quantized_model(source: Path, inputs: Callable[[], list[np.ndarray]]) -> Path:
-    """The cached 8-bit copy of ``source`` (made now if missing).
+def quantized_model(
+    source: Path, inputs: Callable[[], list[np.ndarray]], *, cache_root: Path | None = None
+) -> Path:
+    """The cached 8-bit copy of ``source`` (made now if missing), under ``cache_root``.
 
     ``inputs`` gives the calibration tensors: rendered text lines as the recogniser sees them,
     all of one width (the percentile calibrator stacks them).
     """
-    target = cache_dir() / f"{source.stem}.int8.{RECIPE}.{_digest(source)}.onnx"
+    target = cache_dir(cache_root) / f"{source.stem}.int8.{RECIPE}.{_digest(source)}.onnx"
     if target.exists():
         return target
     try:

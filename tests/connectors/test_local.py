@@ -55,7 +55,8 @@ def test_uris_metadata_fetch_and_scope(tree: Path) -> None:
 def test_missing_folder_and_unknown_kind(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such file or folder"):
         make_connector(ConnectorSpec(source=str(tmp_path / "nope"))).list()
-    with pytest.raises(ConfigError, match=r"unknown connector kind 'ftp' \(valid: auto, feed,"):
+    valid = "valid: auto, feed, local, objectstore, urls"
+    with pytest.raises(ConfigError, match=f"unknown connector kind 'ftp'; {valid}"):
         make_connector(ConnectorSpec(kind="ftp", source="x"))
 
 

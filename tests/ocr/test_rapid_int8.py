@@ -33,14 +33,11 @@ def test_precision_is_part_of_the_engine_cache_key() -> None:
 
 
 @pytest.mark.slow
-def test_int8_reads_accents_like_fp32_and_is_cached(
-    rapid_engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_int8_reads_accents_like_fp32_and_is_cached(rapid_engine, tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     from pipeline.ocr.rapid import RapidOcrEngine
 
-    monkeypatch.setenv("ARCHIVIST_CACHE_DIR", str(tmp_path))
-    engine = RapidOcrEngine(threads=2, device="cpu", precision="int8")
+    engine = RapidOcrEngine(threads=2, device="cpu", precision="int8", cache_dir=tmp_path)
     image = page_image(FRENCH + ENGLISH)
     quantised = _text(engine.predict_batch([image])[0])
     reference = _text(rapid_engine.predict_batch([image])[0])
@@ -53,7 +50,7 @@ def test_int8_reads_accents_like_fp32_and_is_cached(
     assert Levenshtein.normalized_distance(quantised, reference) < 0.03
     # A second engine reuses the file instead of quantising again.
     made = model.stat().st_mtime_ns
-    again = RapidOcrEngine(threads=1, device="cpu", precision="int8")
+    again = RapidOcrEngine(threads=1, device="cpu", precision="int8", cache_dir=tmp_path)
     assert Path(again._models()[2].session.session._model_path) == model
     assert model.stat().st_mtime_ns == made
 
@@ -67,9 +64,9 @@ def test_int8_without_onnx_fails_with_the_install_hint(
     from pipeline.errors import EngineError
     from pipeline.ocr.rapid import RapidOcrEngine
 
-    monkeypatch.setenv("ARCHIVIST_CACHE_DIR", str(tmp_path))  # nothing cached: must quantise
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
-    engine = RapidOcrEngine(threads=1, device="cpu", precision="int8")
+    # nothing cached in tmp_path: it must quantise
+    engine = RapidOcrEngine(threads=1, device="cpu", precision="int8", cache_dir=tmp_path)
     with pytest.raises(EngineError, match="pip install 'onnx"):
         engine.predict_batch([page_image(ENGLISH)])
     assert engine._ocr is None  # no silent fall-back to the float model

@@ -120,13 +120,13 @@ class _CountingEmbedder:
 
 
 @pytest.fixture
-def overlap_embedder(monkeypatch):
+def overlap_embedder():
     from pipeline import embed
 
     instance = _CountingEmbedder()
-    monkeypatch.setitem(embed.EMBEDDERS, "word-overlap", lambda opts: instance)
     embed._cached.cache_clear()
-    yield instance
+    with embed.EMBEDDERS.overridden("word-overlap", lambda opts: instance):
+        yield instance
     embed._cached.cache_clear()
 
 
