@@ -87,7 +87,7 @@ def make_folder(root: Path, target_pages: int = 200) -> int:
 
 def count_work(db: str) -> Counter[str]:
     """Wrap conversion and embedding so every call is counted."""
-    import flows.tasks as ingest_module  # where the prepare task finds convert_document
+    import pipeline.ingest.steps as ingest_module  # where the engine's step finds it
     from flows.runtime import archive_for
 
     calls: Counter[str] = Counter()

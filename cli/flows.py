@@ -18,7 +18,6 @@ import typer
 from cli.app import DbOpt, JsonOpt, app
 from cli.render import console, err_console, ingest_line
 from pipeline.errors import ArchivistError
-from pipeline.models import IngestResult
 
 CollectionOpt = Annotated[str, typer.Option(help="Collection to file documents under.")]
 PatternOpt = Annotated[
@@ -36,12 +35,6 @@ PruneOpt = Annotated[
 def _quiet_prefect() -> None:
     # Prefect's per-task INFO lines drown the per-document results a person is reading.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-
-
-def _result_line(result: IngestResult) -> str:
-    if result.status == "failed" and result.action != "failed":
-        return f"[red]FAILED[/] (unchanged)  {Path(result.uri).name}: {result.reason}"
-    return ingest_line(result)
 
 
 def _storage_options(pairs: list[str] | None) -> dict[str, str]:
@@ -110,7 +103,7 @@ def sync(
     else:
         for result in report.results:
             if result.action != "unchanged" or result.status == "failed":
-                console.print(_result_line(result))
+                console.print(ingest_line(result))
         for problem in report.problems:
             console.print(f"[red]UNUSABLE[/] {problem.where}: {problem.reason}")
         for uri in report.pruned:
@@ -153,7 +146,7 @@ def watch(
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C stops at once
 
     def show(outcome: WatchOutcome) -> None:
-        console.print(f"{_result_line(outcome.result)} → {outcome.moved_to.parent.name}/")
+        console.print(f"{ingest_line(outcome.result)} → {outcome.moved_to.parent.name}/")
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)

@@ -88,7 +88,7 @@ def ingest(
 ) -> None:
     """Convert, chunk, embed and index documents. Unchanged files cost nothing."""
     results = _run_ingest(open_archive(db), paths, collection, as_json)
-    if any(r.action == "failed" for r in results):
+    if any(r.status == "failed" for r in results):  # failed now, or before and still so
         raise typer.Exit(1)
 
 

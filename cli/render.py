@@ -34,9 +34,13 @@ def short_source(source: str) -> str:
 
 
 def ingest_line(result: IngestResult) -> str:
+    """One line per document: its action, or FAILED with the reason (also when it failed before
+    and its bytes have not changed since: the engine does not convert them again)."""
     name = escape(short_source(result.uri))
     if result.action == "failed":
         return f"{_MARK['failed']:<22} {name}: {escape(result.reason)}"
+    if result.status == "failed":
+        return f"{_MARK['failed']} (unchanged)  {name}: {escape(result.reason)}"
     detail = f"{result.pages} pages, {result.chunks} chunks"
     line = f"{_MARK[result.action]:<22} {name} ({detail})"
     if result.status == "partial":
@@ -52,6 +56,9 @@ def ingest_summary(results: list[IngestResult], skipped: list[Path]) -> str:
     partial = sum(r.status == "partial" for r in results)
     if partial:
         parts.append(f"{partial} partial")
+    still = sum(r.status == "failed" and r.action != "failed" for r in results)
+    if still:
+        parts.append(f"{still} still failed (unchanged since)")
     if skipped:
         parts.append(f"{len(skipped)} skipped (not a supported type)")
     return f"{len(results)} documents: " + ", ".join(parts)

@@ -56,14 +56,7 @@ from flows.runners import (
     result_storage,
     runner_plan,
 )
-from flows.runtime import (
-    archive_for,
-    note_full_disk,
-    recipe,
-    refresh_indexes,
-    resolve_db,
-    work_dir,
-)
+from flows.runtime import archive_for, note_full_disk, refresh_indexes, resolve_db, work_dir
 from flows.sync import quick_unchanged, reconcile_removed, remember
 from flows.tasks import (
     DocOutcome,
@@ -207,7 +200,7 @@ def _run_documents(
         for (item, work), result in flushed:
             finish(item.ref, DocOutcome(result, work))
 
-    with _Inflight(plan, prepare, concurrency, db, recipe(archive)) as pool:
+    with _Inflight(plan, prepare, concurrency, db, archive.stages.recipe()) as pool:
         for ref in refs:
             quick = quick_unchanged(archive.ingestor, connector, ref, ledger)
             if quick is not None:

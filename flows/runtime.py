@@ -2,10 +2,10 @@
 
 Flow tasks run in threads (Prefect's thread-pool task runner) or on Dask/Ray workers and receive
 small values (a db location, a uri, a content hash), so the heavy objects (embedder, LanceDB
-tables) are built once per process here and shared. Two stages are serialised with locks because
-their libraries are not safe to call from several threads at once: PyMuPDF conversion, and
-LanceDB commits to one table (concurrent commits conflict and retry). Embedding, hashing and
-downloads run in parallel.
+tables) are built once per process here and shared. Writes to one index are serialised with a
+lock (concurrent LanceDB commits to one table conflict and retry); conversion takes its own lock
+inside the ingest engine's step (PyMuPDF is not thread-safe). Embedding, hashing and downloads
+run in parallel.
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.archive import Archive
-from pipeline.convert import CONVERTER_VERSION
 from pipeline.models import IngestResult
 from pipeline.settings import Settings
 from pipeline.store_upkeep import os_error_code, quoted_os_error, storage_reason
 
 log = logging.getLogger(__name__)
-CONVERT_LOCK = threading.Lock()
 STORE_LOCK = threading.Lock()
 _ARCHIVE_LOCK = threading.Lock()
 
@@ -121,18 +119,4 @@ def note_full_disk(db: str, results: Iterable[IngestResult]) -> None:
         db,
         folder,
         size / 2**20,
-    )
-
-
-def recipe(archive: Archive) -> str:
-    """Everything besides the bytes that decides what conversion, chunking and embedding
-    produce; part of the cache key, so a new converter or embedder never reuses old output."""
-    opts = archive.options
-    return "|".join(
-        [
-            CONVERTER_VERSION,
-            opts.convert.model_dump_json(),
-            opts.chunk.model_dump_json(),
-            archive.embedder.name,
-        ]
     )

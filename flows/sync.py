@@ -12,16 +12,14 @@ prefix), or a feed pruned within the shared default collection.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from connectors.base import Connector, ConnectorSpec, Listing, SourceRef, make_connector
 from flows.ledger import FingerprintLedger
 from flows.report import SyncReport
 from flows.runtime import STORE_LOCK, archive_for
-from pipeline.convert import CONVERTER_VERSION
 from pipeline.errors import ArchivistError, DocumentLoadError
-from pipeline.ingest import Ingestor
+from pipeline.ingest import Ingestor, is_placeholder_id
 from pipeline.models import DEFAULT_COLLECTION, IngestResult, SourceDocument, StageError
 
 
@@ -66,38 +64,11 @@ def _still_on_disk(uri: str) -> bool:
     return "://" not in uri and Path(uri).is_file()
 
 
-def known_result(ingestor: Ingestor, src: SourceDocument, doc_id: str) -> IngestResult | None:
-    """The index's result for these bytes when nothing needs doing, else None.
-
-    Beyond the core's rule (same bytes, converter and embedder: unchanged), a document that
-    failed for its own content at this uri with this converter is not converted again.
-    """
-    result = ingestor.known(src, doc_id)
-    if result is not None:
-        return result
-    rec = ingestor.store.get_document(doc_id)
-    if (
-        rec is not None
-        and rec.status == "failed"
-        and rec.uri == src.uri
-        and rec.converter == CONVERTER_VERSION
-        and rec.errors
-        and all(e.stage == "convert" for e in rec.errors)
-    ):
-        return IngestResult(
-            uri=src.uri, doc_id=doc_id, action="unchanged", status="failed", errors=rec.errors
-        )
-    return None
-
-
-def fail(
-    ingestor: Ingestor, ref: SourceRef, doc_id: str | None, stage: str, message: str
-) -> IngestResult:
+def fail(ingestor: Ingestor, ref: SourceRef, errors: list[StageError]) -> IngestResult:
     """Record a document that could not be had at all (so it shows as failed, with why)."""
     src = SourceDocument(uri=ref.uri, data=b"", media_type=ref.media_type, metadata=ref.metadata)
-    doc_id = doc_id or "unfetched-" + hashlib.sha256(ref.uri.encode()).hexdigest()[:48]
     with STORE_LOCK:
-        return ingestor.fail(src, doc_id, [StageError(stage=stage, message=message)])
+        return ingestor.fail(src, None, errors)
 
 
 def quick_unchanged(
@@ -108,14 +79,14 @@ def quick_unchanged(
     if "://" not in ref.uri:
         try:
             src = connector.fetch(ref)
-            return known_result(ingestor, src, src.doc_id)
+            return ingestor.known(src, src.doc_id)
         except (DocumentLoadError, OSError):
             return None  # the task will record why
     doc_id = ledger.lookup(ref.uri, ref.fingerprint) if ref.fingerprint else None
     if doc_id is None:
         return None
     src = SourceDocument(uri=ref.uri, data=b"", media_type=ref.media_type, metadata=ref.metadata)
-    return known_result(ingestor, src, doc_id)
+    return ingestor.known(src, doc_id)
 
 
 def remember(
@@ -125,7 +96,7 @@ def remember(
     current = getattr(connector, "fingerprint", None)
     if not ref.fingerprint or current is None or not result.doc_id:
         return
-    if result.doc_id.startswith("unfetched-"):
+    if is_placeholder_id(result.doc_id):
         return
     try:
         same = current(ref.uri) == ref.fingerprint

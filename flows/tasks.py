@@ -1,9 +1,11 @@
 """The ingest flow's tasks: fetch a document (in the flow's process), prepare it (anywhere).
 
-``prepare_document`` is the part that may run on another machine (a Dask or Ray worker): it takes
-small values (a path, a content hash, the settings' fingerprint), needs no access to the index,
-and returns a ``PreparedDocument`` through Prefect's persisted results, cached by content hash.
-``fetch_document`` and every write stay in the flow's process (see ``flows.ingest``).
+Both wrap the ingest engine's steps (``pipeline.ingest``) and add what Prefect is for: retries,
+caching, placement. ``prepare_document`` is the part that may run on another machine (a Dask or
+Ray worker): it takes small values (a path, a content hash, the steps' recipe), needs no access
+to the index, and returns a ``PreparedDocument`` through Prefect's persisted results, cached by
+content hash. ``fetch_document`` and every write stay in the flow's process (``flows.ingest``).
+Failures follow the engine's one rule (``pipeline.ingest.failures``).
 """
 
 from __future__ import annotations
@@ -18,15 +20,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
 from connectors.base import ConnectorSpec, Listing, SourceRef, make_connector
-from flows import runtime
 from flows.report import Work
 from flows.runners import RunnerSettings
 from flows.runtime import archive_for, stages_for, work_dir
-from flows.runtime import recipe as runtime_recipe
-from flows.sync import fail, known_result
-from pipeline.convert import convert_document
-from pipeline.errors import ArchivistError, ConfigError, DocumentLoadError, EngineError
-from pipeline.ingest import Ingestor, PreparedDocument, prepare_parsed
+from flows.sync import fail
+from pipeline.errors import ConfigError, DocumentLoadError, EngineError
+from pipeline.ingest import Ingestor, PreparedDocument, failure_of, prepare
 from pipeline.models import IngestResult, SourceDocument, StageError
 
 TASK_TAG = "archivist-ingest"
@@ -96,8 +95,8 @@ def prepare_document(
     """
     from pipeline.models import SourceMetadata
 
-    stages = stages_for(db)
-    if runtime_recipe(stages) != recipe:
+    stages = stages_for(db).stages
+    if stages.recipe() != recipe:
         raise ConfigError(
             "this worker's settings (converter, chunking or embedder) differ from the flow's: "
             "give every worker the same ARCHIVIST_* settings and package version"
@@ -107,15 +106,9 @@ def prepare_document(
     if src.doc_id != content_hash:  # being written right now: the retry reads it again
         raise EngineError(f"{src.name}: changed while being read", retryable=True)
     try:
-        # PyMuPDF is not thread-safe. The lock is named through its module: a Dask worker gets
-        # this function by value (cloudpickle), and a lock object cannot travel.
-        with runtime.CONVERT_LOCK:
-            parsed = convert_document(src, stages.options.convert)
+        return prepare(src, stages)
     except DocumentLoadError as e:
-        return Rejected([_error("convert", e)])
-    return prepare_parsed(
-        parsed, embedder=stages.embedder, chunk_options=stages.options.chunk, counter=stages.counter
-    )
+        return Rejected(failure_of(e).errors)
 
 
 class Fetched(NamedTuple):
@@ -140,26 +133,19 @@ class Fetched(NamedTuple):
 def fetch_document(spec: ConnectorSpec, ref: SourceRef, db: str) -> Fetched | DocOutcome:
     """Fetch one document in the flow's process: its result when nothing needs doing (known
     bytes, unreadable input), else where a worker finds its bytes."""
-    archive = archive_for(db)
-    ingestor = archive.ingestor
+    ingestor = archive_for(db).ingestor
     try:
         src = make_connector(spec).fetch(ref)
         doc_id = src.doc_id
-    except DocumentLoadError as e:
-        return DocOutcome(fail(ingestor, ref, None, "fetch", str(e)), "none")
-    except OSError as e:
-        return DocOutcome(fail(ingestor, ref, None, "read", str(e)), "none")
-    known = known_result(ingestor, src, doc_id)
+    except (DocumentLoadError, OSError) as e:
+        return DocOutcome(fail(ingestor, ref, failure_of(e, stage="fetch").errors), "none")
+    known = ingestor.known(src, doc_id)
     if known:
         return DocOutcome(known, "none")
     staging = RunnerSettings().staging_dir  # shared with the workers on a real cluster
     path, staged = _stage(src, doc_id, Path(staging) if staging else work_dir(db) / "staging")
     lean = src.model_copy(update={"data": None, "path": path})  # in flight: not its bytes
     return Fetched(ref, lean, doc_id, path, staged)
-
-
-def _error(stage: str, e: object) -> StageError:
-    return StageError(stage=stage, message=str(e))
 
 
 def _stage(src: SourceDocument, doc_id: str, staging: Path) -> tuple[Path, bool]:
@@ -188,17 +174,10 @@ def prepared_result(
     try:
         value = future.result()
         work: Work = "cached" if future.state.name == "Cached" else "converted"
-    except EngineError as e:
-        tries = f" (after {RETRIES + 1} attempts)" if e.retryable else ""
-        return [_error("engine", f"{e}{tries}")], "none"
-    except ArchivistError as e:
-        return [_error("ingest", e)], "none"
     except Exception as e:
-        return [_error("ingest", f"internal error: {type(e).__name__}: {e}")], "none"
+        return failure_of(e, attempts=RETRIES + 1).errors, "none"
     if isinstance(value, Rejected):
         return value.errors, work
-    if value.parsed.status == "failed":  # no page converted: a failure, not a success
-        return value.parsed.errors or [_error("convert", "no page could be converted")], work
     return value, work
 
 
@@ -208,9 +187,5 @@ def fetch_or_fail(
     """``fetch_document`` in this thread; a fetch that failed for good still gives a result."""
     try:
         return fetch_document(spec, ref, db)
-    except EngineError as e:
-        tries = f" (after {RETRIES + 1} attempts)" if e.retryable else ""
-        return DocOutcome(fail(ingestor, ref, None, "engine", f"{e}{tries}"), "none")
     except Exception as e:
-        message = f"internal error: {type(e).__name__}: {e}"
-        return DocOutcome(fail(ingestor, ref, None, "ingest", message), "none")
+        return DocOutcome(fail(ingestor, ref, failure_of(e, attempts=RETRIES + 1).errors), "none")

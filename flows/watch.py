@@ -17,7 +17,8 @@
 The index uri of a document is its path under ``processed/``, where it stays. One watcher per
 folder: a lock file (``.archivist-watch.lock``) refuses a second one.
 
-This runs the core stages directly rather than one Prefect flow run per file: a drop folder
+This schedules the ingest engine's steps directly (``pipeline.ingest``: the same steps and the
+same failure rule as every other way in) rather than one Prefect flow run per file: a drop folder
 wants seconds of latency, and a flow run costs more than converting a short document.
 """
 
@@ -35,10 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from flows.runtime import CONVERT_LOCK, STORE_LOCK
+from flows.runtime import STORE_LOCK
 from pipeline.archive import Archive
-from pipeline.convert import convert_document
-from pipeline.errors import ConfigError, DocumentLoadError, EngineError
+from pipeline.errors import ConfigError
+from pipeline.ingest import failure_of, prepare
 from pipeline.models import (
     DEFAULT_COLLECTION,
     IngestResult,
@@ -229,48 +230,42 @@ class DropFolderWatcher:
         src = SourceDocument(uri=str(dest), data=data, metadata=meta)
         try:
             result = self._ingest(src, doc_id)
-        except EngineError as e:
+        except Exception as e:  # the engine's one rule says what it is and whether to retry
             dest.unlink(missing_ok=True)
             tries = self.attempts.get(path, 0) + 1
             self.attempts[path] = tries
-            if e.retryable and tries < ENGINE_ATTEMPTS:
+            failure = failure_of(e, attempts=tries)
+            if failure.retryable and tries < ENGINE_ATTEMPTS:
                 log.warning("%s: %s (attempt %d of %d)", path.name, e, tries, ENGINE_ATTEMPTS)
                 self.tracker.forget(path)
                 return None
-            return self._fail(path, data, doc_id, StageError(stage="engine", message=str(e)))
-        except DocumentLoadError as e:
+            return self._fail(path, data, doc_id, failure.errors)
+        if result.action == "failed":  # the index refused the write (undone by the engine)
             dest.unlink(missing_ok=True)
-            return self._fail(path, data, doc_id, StageError(stage="convert", message=str(e)))
-        except Exception as e:  # a bug must not leave the file half-handled
-            log.exception("unexpected error while ingesting %s", path)
-            dest.unlink(missing_ok=True)
-            message = f"internal error: {type(e).__name__}: {e}"
-            return self._fail(path, data, doc_id, StageError(stage="ingest", message=message))
+            return self._fail(path, data, doc_id, result.errors)
         _move_as_read(path, dest, data, (after.st_size, after.st_mtime_ns))
         self.attempts.pop(path, None)
         return WatchOutcome(path, dest, result)
 
     def _ingest(self, src: SourceDocument, doc_id: str) -> IngestResult:
+        """The engine's steps for one file; raises what went wrong before the write, so that
+        retryable engine errors leave the file in place for another attempt."""
         ingestor = self.archive.ingestor
         known = ingestor.known(src, doc_id)
         if known is not None:
             return known
-        with CONVERT_LOCK:
-            parsed = convert_document(src, self.archive.options.convert)
-        prepared = ingestor.prepare(src, parsed)
-        if prepared.parsed.status == "failed":
-            reasons = "; ".join(str(e) for e in parsed.errors) or "no page could be converted"
-            raise DocumentLoadError(reasons)
+        prepared = prepare(src, ingestor.stages)
         with STORE_LOCK:
-            return ingestor.commit(src, prepared)
+            (result,) = ingestor.commit_many([(src, prepared)])
+        return result
 
-    def _fail(self, path: Path, data: bytes, doc_id: str, error: StageError) -> WatchOutcome:
+    def _fail(self, path: Path, data: bytes, doc_id: str, errors: list[StageError]) -> WatchOutcome:
         dest = reserve(self.failed, path.name, companion=".error.txt")
         src = SourceDocument(
             uri=str(dest), data=data, metadata=SourceMetadata(collection=self.opts.collection)
         )
         with STORE_LOCK:
-            result = self.archive.ingestor.fail(src, doc_id, [error])
+            result = self.archive.ingestor.fail(src, doc_id, errors)
         report = dest.with_name(dest.name + ".error.txt")
         report.write_text(_error_text(path, dest, doc_id, result), encoding="utf-8")
         os.replace(path, dest)

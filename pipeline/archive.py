@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.answer.stream import AnswerStream
 from pipeline.embed import Embedder, make_embedder
-from pipeline.ingest import Ingestor
+from pipeline.ingest import Ingestor, Stages
 from pipeline.models import Answer, Chunk, Hit, IngestResult, SearchFilters, SourceDocument
 from pipeline.rerank import Reranker, make_reranker
 from pipeline.retrieve import retrieve
@@ -57,6 +57,12 @@ class Archive:
     def store(self) -> LanceChunkStore:
         emb = self.embedder
         return LanceChunkStore(self.options.store, embedder=emb.name, dim=emb.dim)
+
+    @functools.cached_property
+    def stages(self) -> Stages:
+        """What the ingest steps that need no index use (a worker builds only this)."""
+        opts = self.options
+        return Stages(opts.convert, opts.chunk, self.embedder, self.counter)
 
     @functools.cached_property
     def ingestor(self) -> Ingestor:

@@ -2,7 +2,8 @@
 
 ``ArchivistError`` is the root; callers that want "anything archivist raised" catch it.
 ``DocumentLoadError`` marks bad input (never retried); ``EngineError`` a backend failure, with a
-``retryable`` flag so orchestration (Prefect, the HTTP client) knows whether to try again.
+``retryable`` flag so orchestration (Prefect, the HTTP client) knows whether to try again;
+``StorageError``, an ``EngineError`` of the index's storage, carries the OS error code.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ class EngineError(ArchivistError):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class StorageError(EngineError):
+    """The index's storage refused a write or a read: a full or read-only disk, a lost bucket.
+
+    ``errno`` is the operating system's code when there is one (``errno.ENOSPC``...), so callers
+    decide on it rather than on the message.
+    """
+
+    def __init__(self, message: str, *, errno: int | None = None, retryable: bool = False):
+        super().__init__(message, retryable=retryable)
+        self.errno = errno
 
 
 class ConfigError(ArchivistError):

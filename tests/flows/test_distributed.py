@@ -12,6 +12,7 @@ from flows.runners import RunnerSettings, result_storage, runner_plan
 from flows.runtime import archive_for
 from flows.writer import BatchWriter
 from pipeline.errors import ConfigError
+from pipeline.ingest import prepare
 from tests.flows.runner_checks import assert_same_as_threads, sample_folder
 
 
@@ -100,7 +101,7 @@ def test_the_writer_commits_a_batch_in_one_write_per_table(tmp_path: Path) -> No
     ]
     writer: BatchWriter[int] = BatchWriter(ingestor, max_docs=3, max_wait_s=60)
     for i, src in enumerate(sources):
-        writer.add(i, src, ingestor.prepare(src))
+        writer.add(i, src, prepare(src, ingestor.stages))
     assert writer.due()
     before = ingestor.store.documents.version
     flushed = writer.flush()

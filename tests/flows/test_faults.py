@@ -21,7 +21,7 @@ import pytest
 import flows.tasks as tasks_module
 from flows.ingest import ingest_flow
 from flows.runtime import archive_for
-from pipeline.convert import convert_document
+from pipeline.ingest import prepare
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -210,14 +210,14 @@ def test_read_only_index_folder_gives_a_clear_error(tmp_path: Path) -> None:
 
 
 def _kill_own_worker_once(*args: Any, **kwargs: Any) -> Any:
-    """Stands in for ``convert_document`` on a Dask worker: the first call kills its worker
-    process outright (as the OOM killer would), later calls convert."""
+    """Stands in for the engine's ``prepare`` step on a Dask worker: the first call kills its
+    worker process outright (as the OOM killer would), later calls convert and embed."""
     marker = Path(os.environ[KILL_MARKER])
     try:
         with marker.open("x"):
             pass
     except FileExistsError:
-        return convert_document(*args, **kwargs)
+        return prepare(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
     raise AssertionError("unreachable")
 
@@ -231,7 +231,7 @@ def test_dask_worker_killed_mid_task_the_document_is_retried(
     marker = tmp_path / "killed-once"
     monkeypatch.setenv(KILL_MARKER, str(marker))  # workers inherit it
     # The prepare task travels to the workers by value with its globals: this one included.
-    monkeypatch.setattr(tasks_module, "convert_document", _kill_own_worker_once)
+    monkeypatch.setattr(tasks_module, "prepare", _kill_own_worker_once)
 
     report = ingest_flow(str(folder), db=db, task_runner="dask")
 

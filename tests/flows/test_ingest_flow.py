@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import flows.ingest as ingest_module
-import flows.tasks as tasks_module
+import pipeline.ingest.steps as steps_module
 from flows.ingest import ingest_flow, prepare_document
 from flows.runtime import archive_for
 from pipeline.errors import EngineError
@@ -23,7 +23,7 @@ class Calls:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, db: str) -> None:
         self.count: Counter[str] = Counter()
-        convert = tasks_module.convert_document
+        convert = steps_module.convert_document
         embedder = archive_for(db).embedder
         embed = embedder.embed_documents
 
@@ -35,7 +35,7 @@ class Calls:
             self.count["embed"] += 1
             return embed(*args, **kwargs)
 
-        monkeypatch.setattr(tasks_module, "convert_document", counted_convert)
+        monkeypatch.setattr(steps_module, "convert_document", counted_convert)
         monkeypatch.setattr(embedder, "embed_documents", counted_embed)
 
 

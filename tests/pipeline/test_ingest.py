@@ -8,7 +8,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-import pipeline.ingest as ingest_module
+import pipeline.ingest.steps as steps_module
 from connectors.local import list_local
 from pipeline.ingest import Ingestor
 from pipeline.models import SearchFilters, SourceDocument, StoreOptions
@@ -61,7 +61,7 @@ def test_reingest_same_bytes_does_no_work(ingestor: Ingestor, write_pdf, monkeyp
     def boom(*a: object, **k: object) -> None:
         raise AssertionError("converted again")
 
-    monkeypatch.setattr(ingest_module, "convert_document", boom)
+    monkeypatch.setattr(steps_module, "convert_document", boom)
     monkeypatch.setattr(ingestor.embedder, "embed_documents", boom)
     again = ingestor.ingest(_src(pdf))
     assert again.action == "unchanged" and again.doc_id == first.doc_id
