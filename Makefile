@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test test-all lint format bench clean samples
+.PHONY: install demo test test-fast test-all lint format bench clean samples
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ demo: install
 
 test: install
 	$(BIN)/pytest -m "not gpu"
+
+# The unit tests: no server, no subprocess, nothing slow (about a minute on 2 cores).
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not integration and not gpu"
 
 lint: install
 	$(BIN)/ruff check .

@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline.models import SearchFilters
 from pipeline.store import LanceChunkStore
-from pipeline.store_schema import filter_sql
+from pipeline.store.schema import filter_sql
 
 Ranked = list[tuple[str, float]]  # (chunk_id, cosine distance), nearest first
 
@@ -29,7 +29,7 @@ def has_vector_index(store: LanceChunkStore) -> bool:
 
 def rebuild_vector_index(store: LanceChunkStore, sub_vectors: int) -> dict[str, Any]:
     """An experiment: the store's IVF_PQ layout with another number of PQ sub-vectors."""
-    from pipeline.store_upkeep import vector_index_config
+    from pipeline.store.upkeep import vector_index_config
 
     config = vector_index_config(store.chunks.count_rows(), store.dim, store.opts)
     config.num_sub_vectors = sub_vectors

@@ -21,7 +21,7 @@ from typing import Any
 from connectors.base import ConnectorSpec, Listing, Problem, SourceRef
 from connectors.http import fetch_url
 from connectors.objectstore import read_object
-from pipeline.convert.common import parse_date
+from pipeline.dates import parse_date
 from pipeline.errors import ConfigError, DocumentLoadError
 from pipeline.models import SourceDocument, SourceMetadata
 

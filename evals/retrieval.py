@@ -5,7 +5,8 @@ Modes:
 - ``fts``: BM25 only (LanceDB native full-text search, stemmed for the query's language);
 - ``vector``: the embedder only;
 - ``hybrid``: both, fused (the default mode of ``archivist search``);
-- ``hybrid+rerank``: hybrid, then a cross-encoder reorders the first hits (``pipeline.rerank``).
+- ``hybrid+rerank``: hybrid, then a reranker reorders the first hits
+  (``pipeline.retrieve.rerank``).
 
 Relevance is judged per corpus document while the index returns chunks, so a ranking of documents
 is read off the chunk hits: each document at the rank of its best chunk. Retrieval runs with the
@@ -30,8 +31,7 @@ from evals.metrics import first_relevant_rank, mean_metrics, ranking_metrics
 from evals.results import IndexInfo, ModeResult, QueryRow, RetrievalEval
 from pipeline.errors import ArchivistError
 from pipeline.models import Hit, RerankOptions
-from pipeline.rerank import Reranker, make_reranker
-from pipeline.retrieve import retrieve
+from pipeline.retrieve import Reranker, make_reranker, retrieve
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.archive import Archive
+from pipeline.errors import StorageError
 from pipeline.models import IngestResult
 from pipeline.settings import Settings
-from pipeline.store_upkeep import os_error_code, quoted_os_error, storage_reason
 
 log = logging.getLogger(__name__)
 STORE_LOCK = threading.Lock()
@@ -78,10 +78,8 @@ def refresh_indexes(db: str) -> None:
     with STORE_LOCK:
         try:
             archive_for(db).store.ensure_indexes()
-        except Exception as e:
-            if os_error_code(e) is None:
-                raise
-            log.warning("indexes of %s not refreshed: %s", db, storage_reason(e))
+        except StorageError as e:
+            log.warning("indexes of %s not refreshed: %s", db, e)
 
 
 def work_dir(db: str) -> Path:
@@ -107,9 +105,7 @@ def note_full_disk(db: str, results: Iterable[IngestResult]) -> None:
     the same disk: it can take as much room as the tables. It is only a cache, safe to delete,
     and ``ARCHIVIST_RESULT_STORAGE`` puts the cached results elsewhere.
     """
-    if "://" in db or not any(
-        quoted_os_error(e.message) == errno.ENOSPC for r in results for e in r.errors
-    ):
+    if "://" in db or not any(e.errno == errno.ENOSPC for r in results for e in r.errors):
         return
     folder = Path(db) / ".flows"
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

@@ -19,8 +19,8 @@ from pipeline.answer.stream import AnswerStream
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import Ingestor, Stages
 from pipeline.models import Answer, Chunk, Hit, IngestResult, SearchFilters, SourceDocument
-from pipeline.rerank import Reranker, make_reranker
 from pipeline.retrieve import retrieve
+from pipeline.retrieve.rerank import Reranker, make_reranker
 from pipeline.settings import StageOptions
 from pipeline.store import LanceChunkStore
 from pipeline.tokens import TokenCounter, default_token_counter, make_token_counter

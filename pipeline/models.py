@@ -90,11 +90,13 @@ class Box(BaseModel):
 
 
 class StageError(BaseModel):
-    """An error recorded against a document: which stage, which page (1-based) if any, and why."""
+    """An error recorded against a document: which stage, which page (1-based) if any, and why;
+    ``errno`` is the operating system's code when the storage refused (a full disk)."""
 
     stage: str
     message: str
     page: int | None = None
+    errno: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.stage}, page {self.page}" if self.page else self.stage
@@ -464,7 +466,7 @@ class AnswerOptions(BaseModel):
 
 
 class RerankOptions(BaseModel):
-    """Second-stage reranking of the first ``depth`` hybrid hits (``pipeline.rerank``)."""
+    """Second-stage reranking of the first ``depth`` hybrid hits (``pipeline.retrieve.rerank``)."""
 
     model_config = ConfigDict(frozen=True)
 

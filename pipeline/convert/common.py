@@ -6,12 +6,12 @@ without a cycle through the package's dispatcher.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from pipeline.dates.document import parse_date as parse_date  # metadata dates, shared
 from pipeline.lang import detect_language
 from pipeline.models import DocumentStatus, PageResult, SourceDocument, SourceMetadata
 
@@ -35,7 +35,6 @@ _LIGATURES = str.maketrans(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"[ \t\u2000-\u200a\u202f\u205f\u3000]+")
-_DATE = re.compile(r"^\s*(\d{4})(?:[-/.]?(\d{1,2})(?:[-/.]?(\d{1,2}))?)?")
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -74,32 +73,6 @@ def normalize_text(text: str, *, collapse_spaces: bool = True) -> str:
     text = _ACCENT_BEFORE.sub(_attach_accent, text.translate(_LIGATURES))
     text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
     return _SPACES.sub(" ", text) if collapse_spaces else text
-
-
-def parse_date(value: object) -> dt.date | None:
-    """A date from a date, a year, or a string that starts ``YYYY[-MM[-DD]]`` (else ``None``).
-
-    Lenient on purpose: archives often know only the year, which becomes 1 January.
-
-    >>> parse_date("1987")
-    datetime.date(1987, 1, 1)
-    """
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, int) and 1000 <= value <= 9999:
-        return dt.date(value, 1, 1)
-    if not isinstance(value, str):
-        return None
-    match = _DATE.match(value)
-    if not match:
-        return None
-    year, month, day = (int(g) if g else 1 for g in match.groups())
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
 
 
 def document_status(pages: Sequence[PageResult], *, damaged: bool = False) -> DocumentStatus:

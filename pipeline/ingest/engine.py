@@ -50,7 +50,7 @@ from pipeline.models import (
     StageError,
 )
 from pipeline.store import DocumentWrite, LanceChunkStore
-from pipeline.store_upkeep import storage_reason
+from pipeline.store.errors import os_error_code, storage_reason
 from pipeline.tokens import TokenCounter, default_token_counter
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ class Ingestor:
             self.store.write_document(record, [], None)
         except Exception as e:  # an unwritable index: say so without hiding the first error
             message = f"could not record the failure in {self.store.opts.uri}: {storage_reason(e)}"
-            errors = [*errors, StageError(stage="store", message=message)]
+            errors = [*errors, StageError(stage="store", message=message, errno=os_error_code(e))]
         return IngestResult(
             uri=src.uri, doc_id=record.doc_id, action="failed", status="failed", errors=errors
         )
@@ -304,12 +304,14 @@ class Ingestor:
             doc_id, where = prepared.parsed.doc_id, self.store.opts.uri
             message = f"could not write to the index at {where}: {storage_reason(e)}"
             log.error("%s: %s", src.uri, message)
-            errors = [StageError(stage="store", message=message)]
+            errors = [StageError(stage="store", message=message, errno=os_error_code(e))]
             try:
                 self.store.delete_document(doc_id)  # what was written before the failure
             except Exception as cleanup:
                 message = f"could not remove the partial write: {storage_reason(cleanup)}"
-                errors.append(StageError(stage="store", message=message))
+                errors.append(
+                    StageError(stage="store", message=message, errno=os_error_code(cleanup))
+                )
             return self.fail(src, doc_id, errors)
 
     def _record(self, parsed: ParsedDocument, n_chunks: int) -> DocumentRecord:

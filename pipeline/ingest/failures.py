@@ -78,8 +78,10 @@ def failure_of(error: BaseException, *, stage: str = "convert", attempts: int = 
     if isinstance(error, EngineError):
         tries = f" (after {attempts} attempts)" if attempts > 1 and error.retryable else ""
         message = f"{error}{tries}"
-        where = "store" if isinstance(error, StorageError) else "engine"
-        return Failure([StageError(stage=where, message=message)], error.retryable)
+        if isinstance(error, StorageError):
+            stored = StageError(stage="store", message=message, errno=error.errno)
+            return Failure([stored], error.retryable)
+        return Failure([StageError(stage="engine", message=message)], error.retryable)
     if isinstance(error, OSError):
         return Failure([StageError(stage="read", message=str(error))])
     if isinstance(error, ArchivistError):

@@ -87,6 +87,7 @@ def test_gate_fails_the_command_under_the_bar(tiny_beir, eval_cache, tmp_path):
     assert gate["passed"] is False and gate["failures"][0].startswith("fts recall@1 = ")
 
 
+@pytest.mark.slow  # builds the tiny index before it reads the bad options
 def test_usage_errors_exit_2(tiny_beir, eval_cache, tmp_path):
     base = _args(tiny_beir, eval_cache, tmp_path / "h.jsonl", "--qrels", str(tiny_beir.qrels))
     bad_mode = runner.invoke(app, ["eval", "retrieval", *base, "--modes", "bm25"])

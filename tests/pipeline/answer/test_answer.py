@@ -22,7 +22,7 @@ from pipeline.answer.sentences import content_terms, split_sentences
 from pipeline.embed import Embedder, make_embedder
 from pipeline.errors import ConfigError
 from pipeline.models import AnswerOptions, EmbedOptions, Hit, LLMOptions
-from tests.pipeline.answer_fixtures import (
+from tests.pipeline.answer.answer_fixtures import (
     DOC_BANK,
     DOC_HEAT,
     DOC_LYON,

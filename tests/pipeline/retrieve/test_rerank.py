@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import Chunk, Hit, RerankOptions
-from pipeline.rerank import (
+from pipeline.retrieve.rerank import (
     EmbedderReranker,
     make_reranker,
     passage_text,

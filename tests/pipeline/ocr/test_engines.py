@@ -11,7 +11,7 @@ from pipeline.errors import ConfigError
 from pipeline.models import ConvertOptions
 from pipeline.ocr import engine_kinds, make_ocr_engine
 from pipeline.ocr.base import PageImage
-from tests.ocr.conftest import ENGLISH, FRENCH, page_image
+from tests.pipeline.ocr.conftest import ENGLISH, FRENCH, page_image
 
 
 def _text(result) -> str:  # type: ignore[no-untyped-def]

@@ -20,12 +20,9 @@ metadata filters, which is how archivist searches (collection, date, language).
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import functools
 import logging
-import os
 import random
-import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -33,6 +30,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from pipeline.errors import EngineError
 from pipeline.models import StoreOptions
+from pipeline.store.errors import as_storage_error
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +40,6 @@ T = TypeVar("T")
 # ("Retryable commit conflict for version N", "Commit conflict for version N",
 # "Too much write contention", "... preempted by concurrent transaction ...").
 _CONFLICT_MARKERS = ("commit conflict", "write contention", "preempted by concurrent")
-# "No space left on device (os error 28)" inside a Lance error's text (the Rust io::Error).
-_OS_ERROR = re.compile(r"\(os error (\d+)\)")
-_STORAGE_HINTS = {
-    errno.ENOSPC: ": the disk holding the index is full; free space, then run again",
-    errno.EDQUOT: ": the disk quota of the index's storage is used up",
-    errno.EROFS: ": the storage holding the index is mounted read-only",
-}
 # Scalar indexes: BTREE for ranges and ids, BITMAP for columns with few distinct values.
 CHUNK_SCALAR = {"date": "BTREE", "collection": "BITMAP", "language": "BITMAP",
                 "doc_id": "BTREE", "chunk_id": "BTREE"}  # fmt: skip
@@ -81,35 +72,6 @@ def connect(opts: StoreOptions) -> Any:
     return lancedb.connect(opts.uri, storage_options=storage, read_consistency_interval=consistency)
 
 
-def storage_reason(error: BaseException) -> str:
-    """The operating system's reason inside a storage error, without Lance's source location.
-
-    Lance reports a full disk as ``lance error: LanceError(IO): No space left on device (os
-    error 28), /root/.cargo/.../structural.rs:191:9``; a person needs the middle part, and a
-    hint when the disk is full or read-only.
-
-    >>> storage_reason(OSError(30, "Read-only file system"))
-    'Read-only file system (os error 30): the storage holding the index is mounted read-only'
-    """
-    code = os_error_code(error)
-    if code is None:
-        return str(error)
-    return f"{os.strerror(code)} (os error {code})" + _STORAGE_HINTS.get(code, "")
-
-
-def os_error_code(error: BaseException) -> int | None:
-    """The errno of an ``OSError``, or the one Lance quotes in its error text, else None."""
-    if isinstance(error, OSError) and error.errno:
-        return int(error.errno)
-    return quoted_os_error(str(error))
-
-
-def quoted_os_error(text: str) -> int | None:
-    """The errno quoted as ``(os error N)`` in ``text`` (Lance's errors, ``storage_reason``)."""
-    found = _OS_ERROR.search(text)
-    return int(found.group(1)) if found else None
-
-
 def is_commit_conflict(error: BaseException) -> bool:
     """True when ``error`` is Lance saying another writer committed first."""
     text = str(error).lower()
@@ -129,8 +91,10 @@ def commit(
 
     ``refresh`` runs before each new try: a table handle keeps the version it last saw, and a
     compaction planned on that stale version would conflict again, forever (seen with two
-    processes compacting one table). Other errors are raised at once. When the conflicts
-    outlast the retries, a retryable ``EngineError`` says so (orchestration may retry the stage).
+    processes compacting one table). Other errors are raised at once, as a ``StorageError``
+    carrying the errno when the operating system refused (a full or read-only disk). When the
+    conflicts outlast the retries, a retryable ``EngineError`` says so (orchestration may retry
+    the stage).
 
     >>> commit("write chunks", lambda: 3, retries=2, backoff_s=0.1)
     3
@@ -140,7 +104,10 @@ def commit(
             return op()
         except Exception as e:
             if not is_commit_conflict(e):
-                raise
+                storage = as_storage_error(e)
+                if storage is None or storage is e:
+                    raise
+                raise storage from e
             if attempt == retries:
                 raise EngineError(
                     f"{what}: commit conflict persisted after {retries + 1} attempts: {e}",

@@ -1,4 +1,4 @@
-"""Dates in questions and in documents, French and English.
+"""Dates in questions, French and English: the period a question is about.
 
 A question's dates become a search filter: "en 1987", "entre 1983 et 1990", "between May 1990 and
 1995", "in the 1980s", "dans les années 80", "depuis 2015", "last year", "il y a dix ans" (relative
@@ -8,15 +8,10 @@ read: they follow a preposition ("en", "in", "pendant", "since"...). A date that
 search, and is left alone. A single day widens to the week after it, since the press reports an
 event in the days that follow it.
 
-A document without a date in its metadata gets the first date written in its first lines (the
-dateline of a dispatch: "PORT-AURÈLE, 12 mai 1983 (Meridien) –").
-
 >>> question_date_range("Qui a gagné les élections en 1987 ?").label
 '1987-01-01..1987-12-31'
 >>> question_date_range("How did coverage change between 1983 and 1990?").label
 '1983-01-01..1990-12-31'
->>> document_date("# Grève\\n\\nPORT-AURÈLE, 12 mai 1983 (Meridien) – Le port est paralysé.")
-datetime.date(1983, 5, 12)
 """
 
 from __future__ import annotations
@@ -25,23 +20,8 @@ import datetime as dt
 import re
 from typing import NamedTuple
 
-from pipeline.date_rules import FULL, ISO, MONTH_YEAR, RULES, fold, parse_point
-from pipeline.models import DateRange, ParsedDocument, SearchFilters
-
-__all__ = [
-    "ScopedFilters",
-    "document_date",
-    "fill_document_date",
-    "fold",
-    "is_time_question",
-    "parse_point",
-    "question_date_range",
-    "scope_filters",
-]
-
-DOCUMENT_DATE_LINES = 15
-DOCUMENT_DATE_CHARS = 2000
-
+from pipeline.dates.rules import RULES, fold
+from pipeline.models import DateRange, SearchFilters
 
 _TIME_CUES = re.compile(
     r"(?<!\w)(?:evolv\w*|evolu\w*|chang\w*|trend\w*|tendance\w*|timeline|chronolog\w*|histor\w*"
@@ -139,41 +119,3 @@ def scope_filters(
     base = filters or SearchFilters()
     scoped = base.model_copy(update={"date_from": found.start, "date_to": found.end})
     return ScopedFilters(scoped, found)
-
-
-# --- documents ---------------------------------------------------------------------------------
-
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_FULL_DATE = re.compile(rf"(?<![\w-]){FULL}(?![\w-]|t\d)|(?<![\w-]){ISO}(?=t\d)")
-_MONTH_YEAR_DATE = re.compile(rf"(?<![\w-]){MONTH_YEAR}(?![\w-])")
-
-
-def document_date(markdown: str) -> dt.date | None:
-    """The first full date in the first lines of a document (its dateline), else its first
-    month and year; None when neither is there.
-
-    >>> document_date("TARVIK, September 7, 1994 (Meridien) – The probe lifted off.")
-    datetime.date(1994, 9, 7)
-    """
-    lines = [ln for ln in _COMMENT.sub("\n", markdown).splitlines() if ln.strip()]
-    head = fold("\n".join(lines[:DOCUMENT_DATE_LINES])[:DOCUMENT_DATE_CHARS])
-    for pattern in (_FULL_DATE, _MONTH_YEAR_DATE):
-        for m in pattern.finditer(head):
-            span = parse_point(m.group(0))
-            if span is not None:
-                return span.start
-    return None
-
-
-def fill_document_date(parsed: ParsedDocument) -> ParsedDocument:
-    """``parsed`` with its date taken from its first lines when its metadata has none.
-
-    Metadata wins (the connector's, the front matter, the PDF's): the text is the last resort.
-    """
-    if parsed.metadata.date is not None:
-        return parsed
-    found = document_date(parsed.markdown)
-    if found is None:
-        return parsed
-    metadata = parsed.metadata.model_copy(update={"date": found})
-    return parsed.model_copy(update={"metadata": metadata})

@@ -7,7 +7,7 @@ spaces.
 Writes are idempotent (``merge_insert`` on ids). A document's chunks are written before its row, so
 a crash in between leaves chunks without a document row, which the next ingest of the same bytes
 overwrites: nothing half-written is ever reported as ingested. Every write is retried on commit
-conflicts, so several processes may write one index (``pipeline.store_upkeep``).
+conflicts, so several processes may write one index (``pipeline.store.upkeep``).
 
 The index may be a folder, object storage (``s3://bucket/prefix``, with ``storage_options``) or
 LanceDB Cloud (``db://name``); docs/storage.md shows each.
@@ -27,8 +27,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import pyarrow as pa
 
-from pipeline import store_upkeep as upkeep
-from pipeline.errors import ConfigError, EngineError, IndexSchemaError
+from pipeline.errors import ConfigError, EngineError, IndexSchemaError, StorageError
 from pipeline.models import (
     Chunk,
     DocumentRecord,
@@ -37,7 +36,8 @@ from pipeline.models import (
     StageError,
     StoreOptions,
 )
-from pipeline.store_schema import (
+from pipeline.store import upkeep
+from pipeline.store.schema import (
     CHUNKS,
     DOCUMENTS,
     META_DIM,
@@ -196,7 +196,9 @@ class LanceChunkStore:
         if every and self._writes // every > before // every:
             try:
                 self.compact()
-            except EngineError as e:  # the documents are stored; compaction can wait
+            except StorageError:  # the disk refused: the write fails with the store's reason
+                raise
+            except EngineError as e:  # conflicts: the documents are stored; compaction can wait
                 log.warning("compaction postponed: %s", e)
 
     def compact(self) -> None:

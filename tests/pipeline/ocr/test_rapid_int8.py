@@ -10,7 +10,7 @@ from rapidfuzz.distance import Levenshtein
 from pipeline.errors import ConfigError
 from pipeline.models import ConvertOptions
 from pipeline.ocr import make_ocr_engine
-from tests.ocr.conftest import ENGLISH, FRENCH, page_image
+from tests.pipeline.ocr.conftest import ENGLISH, FRENCH, page_image
 
 
 def _text(result) -> str:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from pipeline.errors import IndexSchemaError
 from pipeline.models import Chunk, DocumentRecord, SearchFilters, StoreOptions
 from pipeline.retrieve import fuse_rrf
 from pipeline.store import LanceChunkStore
-from pipeline.store_schema import filter_sql
+from pipeline.store.schema import filter_sql
 
 
 def _chunk(doc: str, i: int, text: str, **kw: object) -> Chunk:

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.models import Chunk, DocumentRecord, SearchFilters, StoreOptions
 from pipeline.store import DocumentWrite, LanceChunkStore
-from pipeline.store_upkeep import META_VECTOR_ROWS
+from pipeline.store.upkeep import META_VECTOR_ROWS
 
 DIM = 64
 DOCS = 120

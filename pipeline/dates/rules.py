@@ -1,5 +1,5 @@
-"""The patterns behind ``pipeline.dates``: date expressions, French and English, and the rules
-that turn a question's words into a period.
+"""The patterns behind ``pipeline.dates`` (questions and documents): date expressions, French
+and English, and the rules that turn a question's words into a period.
 
 Patterns run on folded text (``fold``: lower case, no accents, straight apostrophes), which keeps
 the length of the original so that a match's span points into the question as written. Each rule

@@ -15,7 +15,7 @@ from pipeline.convert import route as route_module
 from pipeline.convert.pdf_lines import read_text_layer
 from pipeline.convert.route import route_page
 from pipeline.models import ConvertOptions, SourceDocument
-from tests.ocr.conftest import ENGLISH, FRENCH, text_page_pdf
+from tests.pipeline.ocr.conftest import ENGLISH, FRENCH, text_page_pdf
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("rapidocr")

@@ -7,7 +7,7 @@ import re
 import pymupdf
 
 from pipeline.convert import convert_document
-from tests.pipeline.test_convert import lines_at, make_pdf, source
+from tests.pipeline.convert.test_convert import lines_at, make_pdf, source
 
 MAIN = [
     "The old mill by the river was built in the twelfth",

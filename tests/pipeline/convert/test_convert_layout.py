@@ -11,7 +11,7 @@ from pipeline.convert.common import normalize_text
 from pipeline.convert.furniture import is_page_number
 from pipeline.convert.provenance import attach_regions, provenance
 from pipeline.models import ConvertOptions
-from tests.pipeline.test_convert import BODY, lines_at, make_pdf, source
+from tests.pipeline.convert.test_convert import BODY, lines_at, make_pdf, source
 
 
 def article_page(n: int, *, title: str | None = None) -> object:

@@ -39,7 +39,7 @@ import numpy as np
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import Hit, RerankOptions
 from pipeline.registry import GROUPS, Registry
-from pipeline.retrieve import standardize
+from pipeline.retrieve.fusion import standardize
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.models import Chunk, DocumentRecord, SearchFilters, StoreOptions
 from pipeline.store import LanceChunkStore
-from pipeline.store_schema import filter_sql
+from pipeline.store.schema import filter_sql
 
 DOCS = {
     "a" * 64: ("press", "Les dockers de Port-Aurèle sont en grève depuis onze jours."),

@@ -16,7 +16,7 @@ from pipeline.models import ConvertOptions, SourceDocument, VlmOptions
 from pipeline.ocr.base import PageImage
 from pipeline.ocr.vlm import VlmOcrEngine, parse_reply
 from tests.llm_server import LLMServer
-from tests.ocr.conftest import ENGLISH, text_page_pdf
+from tests.pipeline.ocr.conftest import ENGLISH, text_page_pdf
 
 pytestmark = pytest.mark.integration
 

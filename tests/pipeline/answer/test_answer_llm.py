@@ -15,7 +15,7 @@ from pipeline.errors import ConfigError, EngineError
 from pipeline.models import LLMOptions
 from pipeline.tokens import TokenCounter, default_token_counter
 from tests.llm_server import LLMServer, prompt_text
-from tests.pipeline.answer_fixtures import (
+from tests.pipeline.answer.answer_fixtures import (
     DOC_BANK,
     DOC_HEAT,
     DOC_LYON,

@@ -1,0 +1,23 @@
+"""The index on LanceDB: a ``documents`` table (one row per input, failures too) and a ``chunks``
+table (text, vector, metadata, one full-text index per language).
+
+- ``tables``: ``LanceChunkStore``, reads and idempotent writes of both tables;
+- ``schema``: the tables' Arrow schemas and the SQL of search filters;
+- ``upkeep``: connecting, commit-conflict retries, indexes as the tables grow, maintenance;
+- ``errors``: storage errors as ``StorageError`` with their OS error code.
+"""
+
+from __future__ import annotations
+
+from pipeline.errors import StorageError
+from pipeline.store.errors import as_storage_error, os_error_code, storage_reason
+from pipeline.store.tables import DocumentWrite, LanceChunkStore
+
+__all__ = [
+    "DocumentWrite",
+    "LanceChunkStore",
+    "StorageError",
+    "as_storage_error",
+    "os_error_code",
+    "storage_reason",
+]
