@@ -2,6 +2,12 @@
 with pymupdf4llm, and write a Markdown + HTML report.
 
     archivist eval convert --tests tests.jsonl --pdfs pdfs/ --report out/ [--labels labels/]
+    archivist eval convert --suite ../shared/data/pdf --suite sample_docs --report out/ \
+        [--variant "rules:layout=rules"]
+
+``--suite`` scores every ground-truth set found under the folders in one run
+(``evals.convert.suite``); ``--variant NAME:field=value,...`` adds our converter with other
+``ConvertOptions`` as one more column, so a change is compared before/after on the same files.
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ from cli.render import console, err_console
 @eval_app.command("convert")
 def eval_convert(
     pdfs: Annotated[
-        Path, typer.Option("--pdfs", help="Folder the tests' pdf paths are relative to.")
-    ],
+        Path | None,
+        typer.Option("--pdfs", help="Folder the tests' pdf paths are relative to."),
+    ] = None,
     tests: Annotated[
         Path | None, typer.Option("--tests", help="olmOCR-Bench JSONL tests.", show_default=False)
     ] = None,
@@ -55,8 +62,25 @@ def eval_convert(
     vlm_model: VlmModelOpt = None,
     ocr_precision: PrecisionOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    suite: Annotated[
+        list[Path] | None,
+        typer.Option("--suite", help="Score every ground-truth set under this folder (repeatable)."),
+    ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant",
+            help="With --suite: also run NAME:field=value,... (ConvertOptions fields).",
+        ),
+    ] = None,
 ) -> None:
     """Score conversion on unit tests (present, absent, order, table, baseline, math)."""
+    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision)
+    if suite:
+        from cli.eval_suite import run_suite_command
+
+        run_suite_command(suite, opts, variant or [], baseline, report, as_json)
+        return
     from evals.convert.checks import load_tests
     from evals.convert.report import summary_table, write_report
     from evals.convert.runner import (
@@ -69,11 +93,10 @@ def eval_convert(
         summarize,
     )
 
-    if not pdfs.is_dir():
+    if pdfs is None or not pdfs.is_dir():
         raise typer.BadParameter(f"not a folder: {pdfs}", param_hint="--pdfs")
     if tests is None and labels is None:
-        raise typer.BadParameter("give --tests, --labels or both")
-    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision)
+        raise typer.BadParameter("give --tests, --labels or both (or --suite)")
     items = load_tests(tests) if tests else []
     converters = [("archivist", archivist_converter(opts))]
     if baseline:

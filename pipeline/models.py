@@ -118,6 +118,9 @@ class PageResult(BaseModel):
     boxes: list[Box] = Field(default_factory=list)
     # Layout blocks in reading order (text, kind, box): the provenance of the page's Markdown.
     blocks: list[PageBlock] = Field(default_factory=list)
+    # What was taken out as running header, footer or page number, with where and why: nothing
+    # is dropped silently, and the index keeps this text searchable.
+    furniture: list[FurnitureLine] = Field(default_factory=list)
 
 
 class ParsedDocument(BaseModel):
@@ -318,6 +321,12 @@ class ConvertOptions(BaseModel):
     remove_furniture: bool = Field(
         default=True, description="drop running headers, footers and page numbers"
     )
+    # A trained layout model labels each page's regions (header, footer, title, table...):
+    # "pymupdf" (pymupdf-layout, weights in the wheel) or "none" (the rules alone).
+    layout: str = Field(default="pymupdf", description="layout model kind: pymupdf, none")
+    layout_features: Literal["rf", "imf+rf"] = Field(
+        default="rf", description="pymupdf layout model inputs: boxes (rf), or boxes and image"
+    )
     vlm: VlmOptions | None = None
     # Where models made on first use (the 8-bit OCR recogniser) are kept; None: the user's cache
     # folder. Not part of what a conversion produces, so left out of recorded options.
@@ -495,6 +504,16 @@ class PageBlock(BaseModel):
     kind: Literal["heading", "paragraph", "list", "table", "code", "text"] = "paragraph"
     text: str
     box: Box
+    # The layout model's class for the block's region (title, caption, footnote...), if it ran.
+    region: str | None = None
+
+
+class FurnitureLine(BaseModel):
+    """A line dropped as page furniture: its text, its box on the page, and the reason."""
+
+    text: str
+    box: Box
+    reason: str
 
 
 class PageRegion(BaseModel):

@@ -240,6 +240,45 @@ def build_document(article: Article) -> pymupdf.Document:
     return doc
 
 
+def reference_markdown(article: Article) -> str:
+    """What a faithful conversion of the sample reads: title, dateline, body, the scanned page.
+
+    The footers are page furniture and are left out. ``--references`` writes these as the
+    ground truth that ``archivist eval convert --suite sample_docs`` scores against.
+    """
+    blocks = [f"# {article.title}"]
+    first = True
+    for block in article.body.strip().split("\n\n"):
+        lines = [line.strip() for line in block.strip().splitlines()]
+        if lines == [PAGE_BREAK]:
+            continue
+        if lines[0].startswith(("## ", "- ")):
+            text = "\n".join(lines)
+        elif lines[0].startswith("|"):
+            header = lines[0].count("|") - 1
+            text = "\n".join([lines[0], "|" + " --- |" * header, *lines[1:]])
+        else:
+            text = " ".join(lines)
+            if first:
+                text = f"**{dateline(article)}** {text}"
+                first = False
+        blocks.append(text)
+    if article.scanned:
+        blocks += [" ".join(b.split()) for b in article.scanned.strip().split("\n\n")]
+    return "\n\n".join(blocks) + "\n"
+
+
+def write_references(out_dir: Path) -> list[Path]:
+    """Write ``reference/NAME.md`` for every sample."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for article in ARTICLES:
+        path = out_dir / file_name(article).replace(".pdf", ".md")
+        path.write_text(reference_markdown(article), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
 def write_samples(out_dir: Path) -> list[Path]:
     """Write every sample PDF into ``out_dir`` and return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -256,8 +295,14 @@ def write_samples(out_dir: Path) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=HERE, help="default: sample_docs/")
+    parser.add_argument(
+        "--references", action="store_true", help="also write reference/NAME.md ground truth"
+    )
     args = parser.parse_args(argv)
-    for path in write_samples(args.out_dir):
+    written = write_samples(args.out_dir)
+    if args.references:
+        written += write_references(args.out_dir / "reference")
+    for path in written:
         print(f"{path.stat().st_size:>8}  {path}")
     return 0
 

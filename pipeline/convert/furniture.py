@@ -1,6 +1,7 @@
 """Running headers, footers and page numbers: page furniture, not content.
 
-Three signals, on lines near the top or bottom edge only (the outer ``_BAND`` of the page):
+Four signals. The layout model's ``page-header`` and ``page-footer`` regions (when a model ran:
+``layout_model``), and three rules on lines near the top or bottom edge (the outer ``_BAND``):
 
 - **repetition**: the same text (digits ignored, so "Page 3" matches "Page 4") near the same edge
   on a good share of the document's pages;
@@ -11,6 +12,14 @@ Three signals, on lines near the top or bottom edge only (the outer ``_BAND`` of
   than the body text. A title is larger than the body, so it stays.
 
 The rules look at positions and sizes, never at particular words, so they hold for any language.
+The margin rule is the weakest signal: where the model ran and calls the line content (a title,
+a caption, text), the model wins.
+
+Two things are never furniture, whatever the signals say: a line that runs on into a paragraph
+(the next line follows at normal leading in the same size and style, and the sentence has not
+ended), because a running header never continues into body text; and nothing is removed
+silently: every dropped line comes back with its reason, for the provenance sidecar and the
+index (an identifier printed in a header must stay findable).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.convert.layout_model import CONTENT, FURNITURE
 from pipeline.convert.pdf_lines import TextLine
 
 _BAND = 0.12  # the outer share of the page height where furniture lives
@@ -35,13 +45,34 @@ _NUMBER = re.compile(
 _DIGITS = re.compile(r"\d+")
 
 
+_TERMINAL = (".", "!", "?", ":", ";", "»", '"', "”")
+
+
 @dataclass(slots=True)
 class PageLines:
-    """One page's lines with its size, as furniture removal sees it."""
+    """One page's lines with its size, as furniture removal sees it. ``modelled`` says a layout
+    model gave the lines their ``role``."""
 
     lines: list[TextLine]
     width: float
     height: float
+    modelled: bool = False
+
+
+@dataclass(slots=True)
+class Dropped:
+    """A line taken out as furniture, and why (kept for the sidecar and the index)."""
+
+    line: TextLine
+    reason: str
+
+
+@dataclass(slots=True)
+class Furnished:
+    """One page after furniture removal: the lines kept and the lines dropped."""
+
+    kept: list[TextLine]
+    dropped: list[Dropped]
 
 
 def is_page_number(text: str) -> bool:
@@ -144,27 +175,84 @@ def _margin_line(line: TextLine, rows: list[list[TextLine]], index: int, page: P
     return gap >= 0.8 * line.height
 
 
-def remove_furniture(pages: Sequence[PageLines]) -> list[list[TextLine]]:
-    """Each page's lines without running headers, footers and page numbers."""
+def _overlap_x(a: TextLine, b: TextLine) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 * min(a.width, b.width)
+
+
+def _flows(upper: TextLine, lower: TextLine) -> bool:
+    """``lower`` carries on ``upper``'s sentence: normal leading, same size and style."""
+    size = max(upper.size, lower.size, 1.0)
+    gap = lower.y0 - upper.y1
+    return (
+        -0.3 * size <= gap <= 0.8 * size
+        and abs(upper.size - lower.size) <= 0.5
+        and upper.bold == lower.bold
+        and upper.italic == lower.italic
+        and _overlap_x(upper, lower)
+        and not upper.text.rstrip().endswith(_TERMINAL)
+    )
+
+
+def runs_on(line: TextLine, lines: Sequence[TextLine]) -> bool:
+    """Whether ``line`` is part of a paragraph: the line below carries on its sentence, or it
+    carries on the sentence of the line above."""
+    return any(
+        other is not line and (_flows(line, other) or _flows(other, line)) for other in lines
+    )
+
+
+def _rule_reason(
+    line: TextLine, index: int, rows: list[list[TextLine]], page: PageLines, found: _Signals
+) -> str | None:
+    if index in found.numbered:
+        return "page number row"
+    edge = _edge(line, page.height)
+    if edge is None:
+        return None
+    if (edge, _key(line.text)) in found.repeated:
+        return f"repeated near the {edge} edge on many pages"
+    if len(rows) > 1 and _margin_line(line, rows, index, page):
+        if page.modelled and line.role in CONTENT:
+            return None  # the model reads it as content: the weakest rule gives way
+        return f"isolated in the {edge} margin"
+    return None
+
+
+@dataclass(slots=True)
+class _Signals:
+    repeated: set[tuple[str, str]]
+    numbered: set[int]
+
+
+def _reason(
+    line: TextLine, index: int, rows: list[list[TextLine]], page: PageLines, found: _Signals
+) -> str | None:
+    if line.role in FURNITURE:
+        reason: str | None = f"layout model: {line.role}"
+    else:
+        reason = _rule_reason(line, index, rows, page, found)
+    if reason is not None and not is_page_number(line.text) and runs_on(line, page.lines):
+        return None  # a running header never continues into body text
+    return reason
+
+
+def remove_furniture(pages: Sequence[PageLines]) -> list[Furnished]:
+    """Each page's lines without running headers, footers and page numbers, and what went."""
     repeated = _repeated(pages)
-    kept_pages = []
+    out = []
     for page in pages:
         rows = _rows(page.lines)
-        numbered = _numbered_rows(rows, page.height)
-        drop: set[int] = set()
+        found = _Signals(repeated, _numbered_rows(rows, page.height) if rows else set())
+        why: dict[int, str] = {}
         for index, row in enumerate(rows):
             for line in row:
-                edge = _edge(line, page.height)
-                if index in numbered:
-                    drop.add(id(line))
-                    continue
-                if edge is None:
-                    continue
-                repeats = (edge, _key(line.text)) in repeated
-                if repeats or (len(rows) > 1 and _margin_line(line, rows, index, page)):
-                    drop.add(id(line))
-        kept_pages.append([ln for ln in page.lines if id(ln) not in drop])
-    return kept_pages
+                reason = _reason(line, index, rows, page, found)
+                if reason is not None:
+                    why[id(line)] = reason
+        kept = [ln for ln in page.lines if id(ln) not in why]
+        dropped = [Dropped(ln, why[id(ln)]) for ln in page.lines if id(ln) in why]
+        out.append(Furnished(kept, dropped))
+    return out
 
 
 def body_height(lines: Sequence[TextLine]) -> float:

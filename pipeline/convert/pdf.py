@@ -24,19 +24,23 @@ from pipeline.convert.common import (
     finish_metadata,
     join_pages,
 )
-from pipeline.convert.furniture import PageLines, remove_furniture
+from pipeline.convert.furniture import Dropped, PageLines, remove_furniture
+from pipeline.convert.layout_model import Region, assign
+from pipeline.convert.layout_use import find_regions, regions_for_lines
+from pipeline.convert.model_tables import model_tables
 from pipeline.convert.pdf_grid import find_text_tables
 from pipeline.convert.pdf_layout import Block, TableFinder, font_style, layout_page
 from pipeline.convert.pdf_lines import TEXT_FLAGS, TextLine, read_text_layer
 from pipeline.convert.pdf_ocr import OcrQueue, confidence, ocr_lines, render_page
 from pipeline.convert.pdf_open import is_truncated, open_pdf, pdf_bytes, pdf_metadata
-from pipeline.convert.pdf_render import block_box, join_rendered, render_blocks
+from pipeline.convert.pdf_render import block_box, block_region, item_box, join_rendered, render_blocks
 from pipeline.convert.pdf_tables import TableBlock, find_tables
 from pipeline.convert.route import Route, route_page
 from pipeline.errors import ArchivistError, DocumentLoadError
 from pipeline.models import (
     Box,
     ConvertOptions,
+    FurnitureLine,
     PageBlock,
     PageMethod,
     PageResult,
@@ -73,6 +77,9 @@ class _PageScan:
     frame: tuple[float, float] = (0.0, 0.0)  # width and height of the upright page, in points
     pending: list[_Pending] = field(default_factory=list)
     fallback: list[TextLine] = field(default_factory=list)
+    regions: list[Region] | None = None  # the layout model's, when it ran on this page
+    model_tables: list[TableBlock] | None = None  # tables only the model saw
+    dropped: list[Dropped] = field(default_factory=list)
     markdown: str | None = None
     confidence: float | None = None
     result: PageResult | None = None
@@ -155,13 +162,28 @@ def _scan_page(
             message = f"page {n} has no text layer (image-only); OCR not enabled"
             errors.append(StageError(stage=_STAGE, page=n, message=message))
         return scan
+    if scan.method == "text" and scan.lines and opts.layout != "none":
+        upright = page.rotation == 0 and layer.rotation == 0
+        scan.regions = find_regions(page if upright else None, scan, opts, errors)
     if opts.tables and scan.method == "text" and scan.lines:
         try:
             boxes = [(ln.x0, ln.y0, ln.x1, ln.y1) for ln in scan.lines]
             scan.tables = find_tables(page, textpage, boxes)
         except Exception as e:  # table finding is a heuristic: losing it must not lose the page
             errors.append(StageError(stage=_STAGE, page=n, message=f"table detection failed: {e}"))
+        if scan.regions:
+            _find_model_tables(scan, errors)
     return scan
+
+
+def _find_model_tables(scan: _PageScan, errors: list[StageError]) -> None:
+    try:
+        found = model_tables(scan.regions or [], scan.lines, scan.tables)
+    except Exception as e:  # a heuristic failing must not lose the page
+        found = []
+        message = f"table detection (layout model) failed: {e}"
+        errors.append(StageError(stage=_STAGE, page=scan.number, message=message))
+    scan.model_tables = found
 
 
 def _failed(
@@ -280,16 +302,32 @@ def _finder(scan: _PageScan, errors: list[StageError]) -> TableFinder:
     return find
 
 
+def _give_roles(scan: _PageScan, opts: ConvertOptions, errors: list[StageError]) -> None:
+    """Each line's region class from the layout model (OCR'd pages are modelled here)."""
+    if opts.layout == "none" or not scan.lines:
+        return
+    if scan.regions is None:
+        scan.regions = regions_for_lines(scan, opts, errors)
+    if scan.regions is not None:
+        for line, role in zip(scan.lines, assign(scan.lines, scan.regions), strict=True):
+            line.role = role
+
+
 def _layout_all(scans: list[_PageScan], opts: ConvertOptions, errors: list[StageError]) -> None:
     live = [s for s in scans if s.result is None and s.markdown is None]
+    for scan in live:
+        _give_roles(scan, opts, errors)
     if opts.remove_furniture:
-        pages = [PageLines(s.lines, *s.frame) for s in live]
-        for scan, lines in zip(live, remove_furniture(pages), strict=True):
-            scan.lines = lines
+        pages = [PageLines(s.lines, *s.frame, modelled=s.regions is not None) for s in live]
+        for scan, page in zip(live, remove_furniture(pages), strict=True):
+            scan.lines, scan.dropped = page.kept, page.dropped
     for scan in live:
         try:
             finder = _finder(scan, errors) if opts.tables else None
-            scan.blocks = layout_page(scan.lines, _tables(scan, opts, errors), finder)
+            if opts.tables and scan.model_tables is None and scan.regions:
+                _find_model_tables(scan, errors)  # an OCR'd page, modelled once its lines came
+            tables = _tables(scan, opts, errors) + (scan.model_tables or [])
+            scan.blocks = layout_page(scan.lines, sorted(tables, key=lambda t: t.y0), finder)
         except Exception as e:
             scan.result = _failed(scan.number, scan.width, scan.height, e, errors)
 
@@ -306,12 +344,19 @@ def _page_result(scan: _PageScan, blocks: list[PageBlock], markdown: str) -> Pag
         height=scan.height,
         boxes=[b.box for b in blocks],
         blocks=blocks,
+        furniture=[
+            FurnitureLine(text=d.line.text, box=_box(d.line), reason=d.reason) for d in scan.dropped
+        ],
     )
 
 
+def _box(item: TextLine | Block) -> Box:
+    x0, y0, x1, y1 = block_box(item) if not isinstance(item, TextLine) else item_box(item)
+    return Box(x0=x0, y0=y0, x1=x1, y1=y1)
+
+
 def _page_block(kind: str, text: str, block: Block) -> PageBlock:
-    x0, y0, x1, y1 = block_box(block)
-    return PageBlock(kind=kind, text=text, box=Box(x0=x0, y0=y0, x1=x1, y1=y1))
+    return PageBlock(kind=kind, text=text, box=_box(block), region=block_region(block))
 
 
 def _render_all(

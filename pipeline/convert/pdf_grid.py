@@ -10,9 +10,11 @@ count.
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.convert.pdf_lines import TextLine
@@ -214,9 +216,12 @@ def _cells(row: _Row, columns: list[tuple[float, float]]) -> list[_Cell]:
     return out
 
 
-def _grid(run: list[_Row], columns: list[tuple[float, float]]) -> Grid:
+CellCutter = Callable[[_Row, list[tuple[float, float]]], list[_Cell]]
+
+
+def _grid(run: list[_Row], columns: list[tuple[float, float]], cut: CellCutter = _cells) -> Grid:
     merged: Grid = []
-    for cells in (_cells(row, columns) for row in run):
+    for cells in (cut(row, columns) for row in run):
         only_label = len(cells) == 1 and cells[0].first == 0 and cells[0].span == 1
         wrapped = bool(cells) and cells[0].first == 0 and cells[0].text[:1].islower()
         previous = merged[-1] if merged else []
@@ -276,6 +281,60 @@ def _html(grid: Grid, width: int, header: int) -> str:
         out.append("<tr>" + "".join(parts) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
+
+
+def _cells_by_share(row: _Row, columns: list[tuple[float, float]]) -> list[_Cell]:
+    """Cells for columns that tile the table (a model's separators): a segment belongs to the
+    columns it covers over half of (of its own width or the column's), so a figure that pokes
+    over a separator by a few points does not span, while a header over several columns does."""
+    out: list[_Cell] = []
+    for seg in row.segs:
+        width = seg.x1 - seg.x0
+        hit = [
+            i
+            for i, (c0, c1) in enumerate(columns)
+            if min(seg.x1, c1) - max(seg.x0, c0) > 0.5 * min(width, c1 - c0)
+        ]
+        if not hit:
+            mid = (seg.x0 + seg.x1) / 2
+            hit = [min(range(len(columns)), key=lambda i: abs(sum(columns[i]) / 2 - mid))]
+        last = out[-1] if out else None
+        if last and last.first <= hit[0] < last.first + last.span:
+            last.span = max(last.span, hit[-1] - last.first + 1)
+            last.text, last.x1 = f"{last.text} {seg.text}", seg.x1
+        else:
+            out.append(_Cell(hit[0], hit[-1] - hit[0] + 1, seg.text, seg.x0, seg.x1))
+    return out
+
+
+_FILLER = re.compile(r"^[\s.…·_\-]+$")  # dot leaders and rules typed as characters
+
+
+def _unfilled(line: TextLine) -> TextLine:
+    """The line without its dot leaders (pieces of dots or dashes only)."""
+    pieces = line.pieces or ((line.x0, line.x1, line.text),)
+    return dataclasses.replace(line, pieces=tuple(p for p in pieces if not _FILLER.match(p[2])))
+
+
+def grid_table(lines: Sequence[TextLine], cuts: Sequence[float]) -> TableBlock | None:
+    """The table ``lines`` form when cut into columns at ``cuts`` (a layout model's column
+    separators): text rows as rows, wrapped labels joined, headers over the columns they span.
+    ``None`` when fewer than two rows hold two cells."""
+    rows = [r for r in _rows([ln for ln in map(_unfilled, lines) if ln.pieces]) if r.segs]
+    if not rows:
+        return None
+    left = min(ln.x0 for ln in lines)
+    right = max(ln.x1 for ln in lines)
+    edges = [left, *sorted(c for c in cuts if left < c < right), right]
+    columns = list(itertools.pairwise(edges))
+    grid = _grid(rows, columns, _cells_by_share)
+    if sum(len(cells) >= 2 for cells in grid) < 2:
+        return None
+    text = _render(grid, columns)
+    if not text:
+        return None
+    box = (left, min(ln.y0 for ln in lines), right, max(ln.y1 for ln in lines))
+    return TableBlock(*box, text)
 
 
 def _render(grid: Grid, columns: list[tuple[float, float]]) -> str | None:

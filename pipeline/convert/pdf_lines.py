@@ -41,6 +41,8 @@ class TextLine:
     mono: bool = False
     # The line's spans as (x0, x1, text): table detection splits a row into cells at wide gaps.
     pieces: tuple[tuple[float, float, str], ...] = ()
+    # The layout model's class for the region holding the line (``layout_model``), if it ran.
+    role: str | None = None
 
     @property
     def height(self) -> float:
@@ -224,7 +226,8 @@ def _turn(line: TextLine, rotation: int, rect: pymupdf.Rect) -> TextLine:
     else:  # 270: (x, y) -> (y, W - x)
         box = (y0, w - x1, y1, w - x0)
     return TextLine(
-        line.text, *box, line.size, line.bold, line.block, line.italic, line.mono, pieces=()
+        line.text, *box, line.size, line.bold, line.block, line.italic, line.mono, pieces=(),
+        role=line.role,
     )
 
 
@@ -295,6 +298,7 @@ def _fuse(left: TextLine, right: TextLine) -> TextLine:
         italic=left.italic and right.italic if len(left.text) > 3 else right.italic,
         mono=left.mono and right.mono,
         pieces=_pieces(left) + _pieces(right),
+        role=bigger.role or left.role or right.role,
     )
 
 

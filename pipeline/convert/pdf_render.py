@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from pipeline.convert.pdf_layout import LEADER, Block, FontStyle, list_marker
+from pipeline.convert.pdf_lines import TextLine
 from pipeline.convert.pdf_tables import TableBlock
 
 _MARKS_ONLY = re.compile(r"^[•◦▪▫‣⁃●○■□☐►▶➢✓·\ufffd\ue000-\uf8ff\s]+$")
@@ -72,3 +74,19 @@ def block_box(block: Block) -> tuple[float, float, float, float]:
         max(ln.x1 for ln in lines),
         max(ln.y1 for ln in lines),
     )
+
+
+def item_box(line: TextLine) -> tuple[float, float, float, float]:
+    """The box of one line, in the page's points."""
+    return (line.x0, line.y0, line.x1, line.y1)
+
+
+def block_region(block: Block) -> str | None:
+    """The layout model's class most of the block's text lies in (``None`` if it did not run)."""
+    if isinstance(block, TableBlock):
+        return block.role
+    weights: Counter[str] = Counter()
+    for line in block.lines:
+        if line.role:
+            weights[line.role] += len(line.text)
+    return weights.most_common(1)[0][0] if weights else None

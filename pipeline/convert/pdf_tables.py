@@ -36,6 +36,7 @@ class TableBlock:
     x1: float
     y1: float
     markdown: str
+    role: str | None = None  # the layout model's class for the region, when one ran
 
     def contains(self, x: float, y: float) -> bool:
         return self.x0 - 1 <= x <= self.x1 + 1 and self.y0 - 1 <= y <= self.y1 + 1

@@ -195,6 +195,7 @@ def test_table_detection_failure_falls_back_to_text(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(pdf_module, "find_tables", broken)
     monkeypatch.setattr(pdf_module, "find_text_tables", broken)
+    monkeypatch.setattr(pdf_module, "model_tables", broken)  # the layout model's tables too
     doc = convert_document(source(make_pdf(table_page)))
     assert "apple" in doc.markdown and "| --- |" not in doc.markdown
     assert {(e.page, e.stage) for e in doc.errors} == {(1, "convert")}
