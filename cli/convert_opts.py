@@ -40,6 +40,15 @@ PrecisionOpt = Annotated[
         "quantised once on first use).",
     ),
 ]
+LayoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        help="Layout model: pymupdf (regions from a trained model; the default), imf (the same "
+        "with page-image features: slower, better on headers and footers), none (rules only).",
+        show_default=False,
+    ),
+]
 VlmUrlOpt = Annotated[
     str | None,
     typer.Option(
@@ -60,6 +69,7 @@ def convert_options(
     vlm_url: str | None = None,
     vlm_model: str | None = None,
     precision: str | None = None,
+    layout: str | None = None,
 ) -> ConvertOptions:
     """The settings' ``ConvertOptions`` (``ARCHIVIST_*``, ``archivist.toml``: every convert and
     VLM option) with the flags that were given on top."""
@@ -67,6 +77,8 @@ def convert_options(
         raise typer.BadParameter("must be auto, always or never", param_hint="--ocr")
     if precision is not None and precision not in ("fp32", "int8"):
         raise typer.BadParameter("must be fp32 or int8", param_hint="--ocr-precision")
+    if layout is not None and layout not in ("pymupdf", "imf", "none"):
+        raise typer.BadParameter("must be pymupdf, imf or none", param_hint="--layout")
     flags = {
         "ocr": ocr.lower() if ocr else None,
         "ocr_engine": engine,
@@ -75,6 +87,8 @@ def convert_options(
         "vlm_base_url": vlm_url,
         "vlm_model": vlm_model,
         "ocr_precision": precision,
+        "convert__layout": None if layout is None else ("none" if layout == "none" else "pymupdf"),
+        "convert__layout_features": None if layout is None else ("imf+rf" if layout == "imf" else "rf"),
     }
     opts = Settings(**{k: v for k, v in flags.items() if v is not None}).convert
     if opts.engine not in OCR_ENGINES:

@@ -22,6 +22,7 @@ import typer
 from cli.convert_opts import (
     DpiOpt,
     EngineOpt,
+    LayoutOpt,
     OcrOpt,
     PrecisionOpt,
     VlmModelOpt,
@@ -61,6 +62,7 @@ def eval_convert(
     vlm_url: VlmUrlOpt = None,
     vlm_model: VlmModelOpt = None,
     ocr_precision: PrecisionOpt = None,
+    layout: LayoutOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     suite: Annotated[
         list[Path] | None,
@@ -75,7 +77,9 @@ def eval_convert(
     ] = None,
 ) -> None:
     """Score conversion on unit tests (present, absent, order, table, baseline, math)."""
-    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision)
+    opts = convert_options(
+        ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout
+    )
     if suite:
         from cli.eval_suite import run_suite_command
 

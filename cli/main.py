@@ -19,6 +19,7 @@ from cli.app import CollOpt, DateOpt, DbOpt, JsonOpt, KOpt, LangOpt, app, open_a
 from cli.convert_opts import (
     DpiOpt,
     EngineOpt,
+    LayoutOpt,
     OcrOpt,
     PrecisionOpt,
     VlmModelOpt,
@@ -103,6 +104,7 @@ def convert(
     vlm_url: VlmUrlOpt = None,
     vlm_model: VlmModelOpt = None,
     ocr_precision: PrecisionOpt = None,
+    layout: LayoutOpt = None,
     sidecar: Annotated[
         bool, typer.Option("--sidecar/--no-sidecar", help="Write NAME.json provenance.")
     ] = True,
@@ -110,7 +112,9 @@ def convert(
     """Convert documents to Markdown (one .md per input, mirroring folder structure)."""
     from cli.convert_cmd import convert_or_exit
 
-    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision)
+    opts = convert_options(
+        ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout
+    )
     convert_or_exit(paths, out, opts, sidecar)
 
 

@@ -39,7 +39,7 @@ from evals.convert.runner import (
     summarize,
     without_tables,
 )
-from evals.convert.table_score import score_tables
+from evals.convert.table_score import score_headings, score_tables
 from pipeline.models import ConvertOptions
 
 DocConverter = Callable[[Path], list[str]]  # a PDF → each page's Markdown
@@ -66,6 +66,7 @@ class DocRow(BaseModel):
     distance: float
     text_distance: float | None = None
     table_score: float | None = None
+    heading_score: float | None = None
 
 
 class SetScore(BaseModel):
@@ -87,7 +88,9 @@ class SetScore(BaseModel):
     def pass_rate(self) -> float | None:
         return self.passed / self.total if self.total else None
 
-    def mean(self, field: Literal["distance", "text_distance", "table_score"]) -> float | None:
+    def mean(
+        self, field: Literal["distance", "text_distance", "table_score", "heading_score"]
+    ) -> float | None:
         values = [getattr(d, field) for d in self.documents if getattr(d, field) is not None]
         return round(statistics.fmean(values), 4) if values else None
 
@@ -253,6 +256,7 @@ def _score_documents(item: EvalSet, name: str, pages: _Pages) -> SetScore:
                 distance=round(edit_distance(predicted, truth), 4),
                 text_distance=text_only,
                 table_score=score_tables(predicted, truth),
+                heading_score=score_headings(predicted, truth),
             )
         )
     return SetScore(set=item.name, kind=item.kind, converter=name, documents=rows)

@@ -26,7 +26,9 @@ def cell(score: SetScore | None) -> str:
         return f"{score.passed}/{score.total} ({score.passed / score.total:.3f})" if score.total else "–"
     text = f"{_num(score.mean('distance'))} · text {_num(score.mean('text_distance'))}"
     tables = score.mean("table_score")
-    return text + (f" · tables {tables:.3f}" if tables is not None else "")
+    heads = score.mean("heading_score")
+    text += f" · tables {tables:.3f}" if tables is not None else ""
+    return text + (f" · headings {heads:.3f}" if heads is not None else "")
 
 
 def pooled(run: SuiteEval, converter: str) -> dict[str, float | None]:
@@ -37,6 +39,7 @@ def pooled(run: SuiteEval, converter: str) -> dict[str, float | None]:
     docs = [d for s in mine for d in s.documents]
     tables = [d.table_score for d in docs if d.table_score is not None]
     texts = [d.text_distance for d in docs if d.text_distance is not None]
+    heads = [d.heading_score for d in docs if d.heading_score is not None]
     pages = sum(s.pages for s in mine)
     seconds = sum(s.seconds for s in mine)
     return {
@@ -46,6 +49,7 @@ def pooled(run: SuiteEval, converter: str) -> dict[str, float | None]:
         "distance": statistics.fmean(d.distance for d in docs) if docs else None,
         "text_distance": statistics.fmean(texts) if texts else None,
         "table_score": statistics.fmean(tables) if tables else None,
+        "heading_score": statistics.fmean(heads) if heads else None,
         "pages_per_s": pages / seconds if seconds else None,
     }
 
@@ -63,6 +67,7 @@ def summary_lines(run: SuiteEval) -> list[str]:
         ("**all documents: distance**", lambda p: _num(p["distance"])),
         ("**all documents: text distance**", lambda p: _num(p["text_distance"])),
         ("**all documents: table score**", lambda p: _num(p["table_score"])),
+        ("**all documents: heading score**", lambda p: _num(p["heading_score"])),
         ("pages/s (in-process)", lambda p: _num(p["pages_per_s"])),
     ]
     for label, show in rows:
@@ -110,7 +115,7 @@ def report_markdown(run: SuiteEval) -> str:
         f"{run.created_at:%Y-%m-%d %H:%M} UTC, sets under {', '.join(run.roots)}. Test sets: "
         "share of olmOCR-Bench-format tests passed (math apart). Documents: mean normalised edit "
         "distance (lower is better) · the same with tables set apart · table score "
-        "(neighbour-relation F1, higher is better).",
+        "(neighbour-relation F1, higher is better) · heading score (F1 of heading lines).",
         "",
         *summary_lines(run),
         *_details(run),

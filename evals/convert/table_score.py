@@ -1,4 +1,4 @@
-"""Tables scored apart from text: do the predicted tables keep the reference's cell structure?
+"""Tables and headings scored apart from text: do the predicted tables keep the reference's cell structure?
 
 Edit distance on flattened text says little about tables (a table read row by row and one read
 column by column hold the same words), and OmniDocBench scores tables on their own for that
@@ -66,4 +66,25 @@ def score_tables(prediction: str, reference: str) -> float | None:
         return 0.0
     precision = shared / sum(got.values())
     recall = shared / sum(truth.values())
+    return round(2 * precision * recall / (precision + recall), 4)
+
+
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def headings(markdown: str) -> Counter[str]:
+    """The document's headings (``#`` lines), normalised."""
+    return Counter(_norm(m) for m in _HEADING.findall(markdown) if _norm(m))
+
+
+def score_headings(prediction: str, reference: str) -> float | None:
+    """F1 of heading texts (which lines are headings, level aside); ``None`` without any."""
+    truth = headings(reference)
+    if not truth:
+        return None
+    got = headings(prediction)
+    shared = sum((got & truth).values())
+    if not shared:
+        return 0.0
+    precision, recall = shared / sum(got.values()), shared / sum(truth.values())
     return round(2 * precision * recall / (precision + recall), 4)

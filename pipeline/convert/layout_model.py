@@ -14,10 +14,11 @@ at its place, so the model sees what a reader sees whatever the page's origin.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from pipeline.errors import ConfigError, EngineError
@@ -37,19 +38,13 @@ HEADINGS = frozenset({"title", "section-header"})
 
 @dataclass(slots=True)
 class Region:
-    """One region the model found: its class and box (points, upright page, origin top-left).
-
-    ``rows`` and ``cols`` are the table's separators the model predicted (absolute positions,
-    inner boundaries only), for ``kind == "table"``.
-    """
+    """One region the model found: its class and box (points, upright page, origin top-left)."""
 
     kind: str
     x0: float
     y0: float
     x1: float
     y1: float
-    rows: list[float] = field(default_factory=list)
-    cols: list[float] = field(default_factory=list)
 
     def holds(self, x: float, y: float, slack: float = 1.0) -> bool:
         return self.x0 - slack <= x <= self.x1 + slack and self.y0 - slack <= y <= self.y1 + slack
@@ -60,7 +55,8 @@ class Region:
 
 
 class LayoutModel(Protocol):
-    """Finds a page's regions, from the PDF page itself or from lines on a stand-in page."""
+    """Finds a page's regions, from the PDF page itself or from lines on a stand-in page, and
+    cuts a table region into columns on demand (``columns``: absolute x of the separators)."""
 
     kind: str
 
@@ -68,12 +64,11 @@ class LayoutModel(Protocol):
 
     def line_regions(self, lines: Sequence[TextLine], width: float, height: float) -> list[Region]: ...
 
+    def columns(self, page: pymupdf.Page, region: Region) -> list[float]: ...
 
-def _grid(raw: dict[str, object], x0: float, y0: float) -> tuple[list[float], list[float]]:
-    grid = raw.get("table_grid")
-    rows = [y0 + float(v) for v in getattr(grid, "h_lines", None) or []]
-    cols = [x0 + float(v) for v in getattr(grid, "v_lines", None) or []]
-    return rows, cols
+    def line_columns(
+        self, lines: Sequence[TextLine], width: float, height: float, region: Region
+    ) -> list[float]: ...
 
 
 def _regions(raw: Sequence[dict[str, object]]) -> list[Region]:
@@ -82,19 +77,40 @@ def _regions(raw: Sequence[dict[str, object]]) -> list[Region]:
         x0, y0, x1, y1 = (float(v) for v in item["group_bbox"])  # type: ignore[union-attr]
         if x1 - x0 <= 1 or y1 - y0 <= 1:
             continue
-        kind = str(item["class_name"])
-        rows, cols = _grid(item, x0, y0) if kind == "table" else ([], [])
-        regions.append(Region(kind, x0, y0, x1, y1, rows, cols))
+        regions.append(Region(str(item["class_name"]), x0, y0, x1, y1))
     return regions
+
+
+def _single_threaded(owner: object, threads: int) -> None:
+    """Rebuild every onnxruntime session ``owner`` holds with ``threads`` intra-op threads.
+
+    onnxruntime's default pool takes every core and spins; on a busy machine one thread per
+    inference does the same work in about half the CPU time (as with the OCR engine).
+    """
+    import onnxruntime as ort
+
+    for name, value in list(vars(owner).items()):
+        if isinstance(value, ort.InferenceSession):
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.enable_cpu_mem_arena = False
+            path = value._model_path  # noqa: SLF001 - the only way back to the model file
+            rebuilt = ort.InferenceSession(path, options, providers=value.get_providers())
+            setattr(owner, name, rebuilt)
 
 
 class PyMuPdfLayoutModel:
     """``pymupdf-layout``'s model (``feature_set="rf"``: boxes and their relations, ~50 ms a page
-    on one CPU core; ``"imf+rf"`` adds an image encoder of the rendered page, ~3× the cost)."""
+    on one CPU core; ``"imf+rf"`` adds an image encoder of the rendered page, ~3× the cost).
+
+    Its table-grid model runs only when asked (``columns``), not on every table region: the
+    rules structure most tables themselves.
+    """
 
     kind = "pymupdf"
 
-    def __init__(self, feature_set: str = "rf", use_gpu: bool = False) -> None:
+    def __init__(self, feature_set: str = "rf", use_gpu: bool = False, threads: int = 1) -> None:
         try:
             from pymupdf.layout import DocumentLayoutAnalyzer
         except ImportError as e:  # pragma: no cover - pymupdf>=2 always brings it
@@ -102,6 +118,18 @@ class PyMuPdfLayoutModel:
                 "layout model 'pymupdf' needs pymupdf-layout (pip install pymupdf-layout)"
             ) from e
         self.model = DocumentLayoutAnalyzer.get_model(feature_set_name=feature_set, use_gpu=use_gpu)
+        inner = getattr(self.model, "_model", None)
+        self.grids = getattr(inner, "table_grid_extractor", None)
+        if inner is not None and self.grids is not None and hasattr(self.grids, "predict_grid"):
+            inner.table_grid_extractor = None  # grids on demand only (see ``columns``)
+        else:
+            self.grids = None
+        self.threads = None if use_gpu else threads
+        if self.threads is not None and inner is not None:
+            _single_threaded(inner, self.threads)
+            if "imf" in feature_set and getattr(inner, "feature_extractor", None) is not None:
+                _single_threaded(inner.feature_extractor, self.threads)
+        self.grids_ready = False
         self.lock = threading.Lock()  # MuPDF pages are not to be shared across threads
 
     def page_regions(self, page: pymupdf.Page) -> list[Region]:
@@ -113,13 +141,49 @@ class PyMuPdfLayoutModel:
         return _regions(raw or [])
 
     def line_regions(self, lines: Sequence[TextLine], width: float, height: float) -> list[Region]:
+        with _stand_in(lines, width, height) as page:
+            return self.page_regions(page)
+
+    def columns(self, page: pymupdf.Page, region: Region) -> list[float]:
+        """The table grid model's column separators for ``region`` (absolute x, points)."""
+        if self.grids is None:
+            return []
+        import numpy as np
         import pymupdf
 
-        with pymupdf.open() as scratch:
-            page = scratch.new_page(width=width, height=height)
-            for line in lines:
-                _write_line(page, line)
-            return self.page_regions(page)
+        clip = pymupdf.Rect(region.x0, region.y0, region.x1, region.y1) & page.rect
+        if clip.is_empty:
+            return []
+        try:
+            with self.lock:
+                if not self.grids_ready and self.threads is not None:
+                    _single_threaded(self.grids, self.threads)  # on first use only
+                self.grids_ready = True
+                pix = page.get_pixmap(clip=clip, alpha=False)
+                image = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.h, pix.w, pix.n)
+                grid = self.grids.predict_grid(image[:, :, :3])
+        except Exception as e:
+            raise EngineError(f"table grid model failed: {type(e).__name__}: {e}") from e
+        scale = clip.width / max(pix.w, 1)
+        return [clip.x0 + float(x) * scale for x in grid.v_lines]
+
+    def line_columns(
+        self, lines: Sequence[TextLine], width: float, height: float, region: Region
+    ) -> list[float]:
+        with _stand_in(lines, width, height) as page:
+            return self.columns(page, region)
+
+
+@contextlib.contextmanager
+def _stand_in(lines: Sequence[TextLine], width: float, height: float) -> Iterator[pymupdf.Page]:
+    """A blank page of the given size with ``lines`` written where they lie."""
+    import pymupdf
+
+    with pymupdf.open() as scratch:
+        page = scratch.new_page(width=width, height=height)
+        for line in lines:
+            _write_line(page, line)
+        yield page
 
 
 def _write_line(page: pymupdf.Page, line: TextLine) -> None:
@@ -136,20 +200,22 @@ def _write_line(page: pymupdf.Page, line: TextLine) -> None:
     page.insert_text(origin, line.text, fontsize=size, fontname=font, morph=(origin, stretch))
 
 
-_MODELS: dict[tuple[str, str, bool], LayoutModel] = {}
+_MODELS: dict[tuple[str, str, bool, int], LayoutModel] = {}
 _LOCK = threading.Lock()
 
 
-def layout_model(kind: str, feature_set: str = "rf", use_gpu: bool = False) -> LayoutModel | None:
+def layout_model(
+    kind: str, feature_set: str = "rf", use_gpu: bool = False, threads: int = 1
+) -> LayoutModel | None:
     """The layout model ``kind`` names, loaded once per process; ``None`` for ``"none"``."""
     if kind == "none":
         return None
     if kind != "pymupdf":
         raise ConfigError(f"unknown layout model {kind!r}; valid: none, pymupdf")
-    key = (kind, feature_set, use_gpu)
+    key = (kind, feature_set, use_gpu, threads)
     with _LOCK:
         if key not in _MODELS:
-            _MODELS[key] = PyMuPdfLayoutModel(feature_set, use_gpu)
+            _MODELS[key] = PyMuPdfLayoutModel(feature_set, use_gpu, threads)
         return _MODELS[key]
 
 

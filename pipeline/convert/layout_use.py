@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from pipeline.convert.layout_model import Region, layout_model
+from pipeline.convert.layout_model import LayoutModel, Region, layout_model
+from pipeline.convert.model_tables import ColumnCutter
 from pipeline.errors import EngineError
 from pipeline.models import ConvertOptions, StageError
 
@@ -35,6 +36,10 @@ def _use_gpu(opts: ConvertOptions) -> bool:
     return cuda_available()
 
 
+def _model(opts: ConvertOptions) -> LayoutModel | None:
+    return layout_model(opts.layout, opts.layout_features, _use_gpu(opts), opts.ocr_threads)
+
+
 def find_regions(
     page: pymupdf.Page | None,
     scan: _Scanned,
@@ -43,7 +48,7 @@ def find_regions(
 ) -> list[Region] | None:
     """The page's regions, or ``None`` when no model is configured or it failed here."""
     try:
-        model = layout_model(opts.layout, opts.layout_features, _use_gpu(opts))
+        model = _model(opts)
         if model is None:
             return None
         if page is not None:
@@ -59,6 +64,23 @@ def regions_for_lines(
 ) -> list[Region] | None:
     """Regions for lines that have no PDF page of their own (OCR)."""
     return find_regions(None, scan, opts, errors)
+
+
+def column_cutter(
+    page: pymupdf.Page | None, scan: _Scanned, opts: ConvertOptions
+) -> ColumnCutter:
+    """Column separators for a table region from the model's table grid (on ``page``, or on a
+    stand-in page made of the scan's lines); none when no model is configured."""
+    model = _model(opts)
+
+    def cut(region: Region) -> list[float]:
+        if model is None:
+            return []
+        if page is not None:
+            return model.columns(page, region)
+        return model.line_columns(scan.lines, *scan.frame, region)
+
+    return cut
 
 
 def lines_in(lines: Sequence[TextLine], region: Region) -> list[TextLine]:

@@ -9,7 +9,7 @@ finder), and the model's grid cuts the words into cells where the rules see no t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pipeline.convert.layout_model import Region
 from pipeline.convert.pdf_grid import find_text_tables, grid_table
@@ -29,14 +29,20 @@ def _overlaps(region: Region, table: TableBlock) -> bool:
     return ix > 0 and iy > 0 and ix * iy > 0.3 * min(region.area, area)
 
 
+ColumnCutter = Callable[[Region], list[float]]  # a table region → its column separators (x)
+
+
 def model_tables(
-    regions: Sequence[Region], lines: Sequence[TextLine], existing: Sequence[TableBlock]
+    regions: Sequence[Region],
+    lines: Sequence[TextLine],
+    existing: Sequence[TableBlock],
+    cut: ColumnCutter,
 ) -> list[TableBlock]:
     """Tables for the model's table regions that no ruled table covers.
 
     The aligned-text finder runs first on the region's lines; where it finds the table (its
     tables hold most of the region's lines) its structure wins. Otherwise the region's lines
-    are cut into columns at the model's separators.
+    are cut into columns where ``cut`` (the layout model's table grid) puts the separators.
     """
     found: list[TableBlock] = []
     for region in regions:
@@ -50,7 +56,8 @@ def model_tables(
         if by_rules and taken >= 0.8 * len(members):
             found += [table for table, _ in by_rules]
             continue
-        table = grid_table(members, region.cols) if region.cols else None
+        columns = cut(region)
+        table = grid_table(members, columns) if columns else None
         if table is not None:
             table.role = "table"
             found.append(table)

@@ -26,8 +26,8 @@ from pipeline.convert.common import (
 )
 from pipeline.convert.furniture import Dropped, PageLines, remove_furniture
 from pipeline.convert.layout_model import Region, assign
-from pipeline.convert.layout_use import find_regions, regions_for_lines
-from pipeline.convert.model_tables import model_tables
+from pipeline.convert.layout_use import column_cutter, find_regions, regions_for_lines
+from pipeline.convert.model_tables import ColumnCutter, model_tables
 from pipeline.convert.pdf_grid import find_text_tables
 from pipeline.convert.pdf_layout import Block, TableFinder, font_style, layout_page
 from pipeline.convert.pdf_lines import TEXT_FLAGS, TextLine, read_text_layer
@@ -172,13 +172,14 @@ def _scan_page(
         except Exception as e:  # table finding is a heuristic: losing it must not lose the page
             errors.append(StageError(stage=_STAGE, page=n, message=f"table detection failed: {e}"))
         if scan.regions:
-            _find_model_tables(scan, errors)
+            upright = page.rotation == 0 and layer.rotation == 0
+            _find_model_tables(scan, errors, column_cutter(page if upright else None, scan, opts))
     return scan
 
 
-def _find_model_tables(scan: _PageScan, errors: list[StageError]) -> None:
+def _find_model_tables(scan: _PageScan, errors: list[StageError], cut: ColumnCutter) -> None:
     try:
-        found = model_tables(scan.regions or [], scan.lines, scan.tables)
+        found = model_tables(scan.regions or [], scan.lines, scan.tables, cut)
     except Exception as e:  # a heuristic failing must not lose the page
         found = []
         message = f"table detection (layout model) failed: {e}"
@@ -325,7 +326,8 @@ def _layout_all(scans: list[_PageScan], opts: ConvertOptions, errors: list[Stage
         try:
             finder = _finder(scan, errors) if opts.tables else None
             if opts.tables and scan.model_tables is None and scan.regions:
-                _find_model_tables(scan, errors)  # an OCR'd page, modelled once its lines came
+                cut = column_cutter(None, scan, opts)  # an OCR'd page: on its stand-in page
+                _find_model_tables(scan, errors, cut)
             tables = _tables(scan, opts, errors) + (scan.model_tables or [])
             scan.blocks = layout_page(scan.lines, sorted(tables, key=lambda t: t.y0), finder)
         except Exception as e:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from pipeline.convert.layout_model import HEADINGS
 from pipeline.convert.pdf_columns import TERMINAL, Item, reading_flows
 from pipeline.convert.pdf_lines import TextLine, join_texts, merge_rows
 from pipeline.convert.pdf_tables import TableBlock
@@ -56,6 +57,15 @@ class Paragraph:
     def mono(self) -> bool:
         return all(line.mono for line in self.lines)
 
+    @property
+    def role(self) -> str | None:
+        """The layout model's class that most of the paragraph's text lies in, if it ran."""
+        weights: Counter[str] = Counter()
+        for line in self.lines:
+            if line.role:
+                weights[line.role] += len(line.text)
+        return weights.most_common(1)[0][0] if weights else None
+
     def code(self) -> str:
         """The lines as a fenced code block, indentation rebuilt from x (0.6 em per char)."""
         left = min(line.x0 for line in self.lines)
@@ -77,12 +87,18 @@ class FontStyle:
     min_ratio: float = 0.0
 
     def level(self, para: Paragraph, max_level: int) -> int | None:
-        """The heading level of ``para`` (1 = ``#``), or ``None`` if it is body text."""
+        """The heading level of ``para`` (1 = ``#``), or ``None`` if it is body text.
+
+        Sizes decide first. A paragraph the layout model calls a title or section header is a
+        heading even at body size (the level below the sized ones); one it calls body text is
+        not made a heading by boldness alone.
+        """
         if not _heading_shape(para):
             return None
         if para.size in self.heading_sizes and _heading_size(para, self.body, self.min_ratio):
             return min(self.heading_sizes.index(para.size) + 1, max_level)
-        if _bold_heading(para, self):
+        role = para.role
+        if role in HEADINGS or (role is None and _bold_heading(para, self)):
             return min(len(self.heading_sizes) + 1, max_level)
         return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 from pipeline.convert.pdf_layout import LEADER, Block, FontStyle, list_marker
@@ -83,10 +82,4 @@ def item_box(line: TextLine) -> tuple[float, float, float, float]:
 
 def block_region(block: Block) -> str | None:
     """The layout model's class most of the block's text lies in (``None`` if it did not run)."""
-    if isinstance(block, TableBlock):
-        return block.role
-    weights: Counter[str] = Counter()
-    for line in block.lines:
-        if line.role:
-            weights[line.role] += len(line.text)
-    return weights.most_common(1)[0][0] if weights else None
+    return block.role
