@@ -57,8 +57,14 @@ def commands(pdfs: list[Path], layouts: list[str], out: Path) -> dict[str, list[
     archivist = str(Path(sys.executable).with_name("archivist"))
     cmds = {
         f"archivist ({layout})": [
-            archivist, "convert", *map(str, pdfs), "--out", str(out / layout),
-            "--no-sidecar", "--layout", layout,
+            archivist,
+            "convert",
+            *map(str, pdfs),
+            "--out",
+            str(out / layout),
+            "--no-sidecar",
+            "--layout",
+            layout,
         ]
         for layout in layouts
     }
@@ -107,7 +113,9 @@ def main() -> None:
         )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"machine": env_note, "pages": pages, "rows": rows}, indent=1))
+        args.out.write_text(
+            json.dumps({"machine": env_note, "pages": pages, "rows": rows}, indent=1)
+        )
 
 
 if __name__ == "__main__":

@@ -88,7 +88,9 @@ def convert_options(
         "vlm_model": vlm_model,
         "ocr_precision": precision,
         "convert__layout": None if layout is None else ("none" if layout == "none" else "pymupdf"),
-        "convert__layout_features": None if layout is None else ("imf+rf" if layout == "imf" else "rf"),
+        "convert__layout_features": None
+        if layout is None
+        else ("imf+rf" if layout == "imf" else "rf"),
     }
     opts = Settings(**{k: v for k, v in flags.items() if v is not None}).convert
     if opts.engine not in OCR_ENGINES:

@@ -66,7 +66,9 @@ def eval_convert(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     suite: Annotated[
         list[Path] | None,
-        typer.Option("--suite", help="Score every ground-truth set under this folder (repeatable)."),
+        typer.Option(
+            "--suite", help="Score every ground-truth set under this folder (repeatable)."
+        ),
     ] = None,
     variant: Annotated[
         list[str] | None,
@@ -77,9 +79,7 @@ def eval_convert(
     ] = None,
 ) -> None:
     """Score conversion on unit tests (present, absent, order, table, baseline, math)."""
-    opts = convert_options(
-        ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout
-    )
+    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout)
     if suite:
         from cli.eval_suite import run_suite_command
 

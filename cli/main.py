@@ -112,9 +112,7 @@ def convert(
     """Convert documents to Markdown (one .md per input, mirroring folder structure)."""
     from cli.convert_cmd import convert_or_exit
 
-    opts = convert_options(
-        ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout
-    )
+    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout)
     convert_or_exit(paths, out, opts, sidecar)
 
 

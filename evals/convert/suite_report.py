@@ -23,7 +23,11 @@ def cell(score: SetScore | None) -> str:
     if score is None:
         return "–"
     if score.kind == "tests":
-        return f"{score.passed}/{score.total} ({score.passed / score.total:.3f})" if score.total else "–"
+        return (
+            f"{score.passed}/{score.total} ({score.passed / score.total:.3f})"
+            if score.total
+            else "–"
+        )
     text = f"{_num(score.mean('distance'))} · text {_num(score.mean('text_distance'))}"
     tables = score.mean("table_score")
     heads = score.mean("heading_score")

@@ -1,4 +1,4 @@
-"""Tables and headings scored apart from text: do the predicted tables keep the reference's cell structure?
+"""Tables and headings scored apart from text: do the predicted tables keep the cell structure?
 
 Edit distance on flattened text says little about tables (a table read row by row and one read
 column by column hold the same words), and OmniDocBench scores tables on their own for that

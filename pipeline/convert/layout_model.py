@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.errors import ConfigError, EngineError
 
@@ -62,7 +62,9 @@ class LayoutModel(Protocol):
 
     def page_regions(self, page: pymupdf.Page) -> list[Region]: ...
 
-    def line_regions(self, lines: Sequence[TextLine], width: float, height: float) -> list[Region]: ...
+    def line_regions(
+        self, lines: Sequence[TextLine], width: float, height: float
+    ) -> list[Region]: ...
 
     def columns(self, page: pymupdf.Page, region: Region) -> list[float]: ...
 
@@ -71,10 +73,10 @@ class LayoutModel(Protocol):
     ) -> list[float]: ...
 
 
-def _regions(raw: Sequence[dict[str, object]]) -> list[Region]:
+def _regions(raw: Sequence[dict[str, Any]]) -> list[Region]:
     regions = []
     for item in raw:
-        x0, y0, x1, y1 = (float(v) for v in item["group_bbox"])  # type: ignore[union-attr]
+        x0, y0, x1, y1 = (float(v) for v in item["group_bbox"])
         if x1 - x0 <= 1 or y1 - y0 <= 1:
             continue
         regions.append(Region(str(item["class_name"]), x0, y0, x1, y1))
@@ -95,7 +97,7 @@ def _single_threaded(owner: object, threads: int) -> None:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.enable_cpu_mem_arena = False
-            path = value._model_path  # noqa: SLF001 - the only way back to the model file
+            path = value._model_path
             rebuilt = ort.InferenceSession(path, options, providers=value.get_providers())
             setattr(owner, name, rebuilt)
 

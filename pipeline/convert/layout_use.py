@@ -66,9 +66,7 @@ def regions_for_lines(
     return find_regions(None, scan, opts, errors)
 
 
-def column_cutter(
-    page: pymupdf.Page | None, scan: _Scanned, opts: ConvertOptions
-) -> ColumnCutter:
+def column_cutter(page: pymupdf.Page | None, scan: _Scanned, opts: ConvertOptions) -> ColumnCutter:
     """Column separators for a table region from the model's table grid (on ``page``, or on a
     stand-in page made of the scan's lines); none when no model is configured."""
     model = _model(opts)

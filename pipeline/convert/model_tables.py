@@ -17,7 +17,6 @@ from pipeline.convert.pdf_lines import TextLine
 from pipeline.convert.pdf_tables import TableBlock
 
 
-
 def _centre_in(box: Sequence[float], region: Region) -> bool:
     return region.holds((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
 

@@ -33,7 +33,13 @@ from pipeline.convert.pdf_layout import Block, TableFinder, font_style, layout_p
 from pipeline.convert.pdf_lines import TEXT_FLAGS, TextLine, read_text_layer
 from pipeline.convert.pdf_ocr import OcrQueue, confidence, ocr_lines, render_page
 from pipeline.convert.pdf_open import is_truncated, open_pdf, pdf_bytes, pdf_metadata
-from pipeline.convert.pdf_render import block_box, block_region, item_box, join_rendered, render_blocks
+from pipeline.convert.pdf_render import (
+    block_box,
+    block_region,
+    item_box,
+    join_rendered,
+    render_blocks,
+)
 from pipeline.convert.pdf_tables import TableBlock, find_tables
 from pipeline.convert.route import Route, route_page
 from pipeline.errors import ArchivistError, DocumentLoadError

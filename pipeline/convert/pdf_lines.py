@@ -226,7 +226,14 @@ def _turn(line: TextLine, rotation: int, rect: pymupdf.Rect) -> TextLine:
     else:  # 270: (x, y) -> (y, W - x)
         box = (y0, w - x1, y1, w - x0)
     return TextLine(
-        line.text, *box, line.size, line.bold, line.block, line.italic, line.mono, pieces=(),
+        line.text,
+        *box,
+        line.size,
+        line.bold,
+        line.block,
+        line.italic,
+        line.mono,
+        pieces=(),
         role=line.role,
     )
 
