@@ -121,6 +121,8 @@ class PageResult(BaseModel):
     # What was taken out as running header, footer or page number, with where and why: nothing
     # is dropped silently, and the index keeps this text searchable.
     furniture: list[FurnitureLine] = Field(default_factory=list)
+    # The layout model's regions (title, text, table, picture, caption, page-header...), if it ran.
+    layout: list[LayoutRegion] = Field(default_factory=list)
 
 
 class ParsedDocument(BaseModel):
@@ -506,6 +508,13 @@ class PageBlock(BaseModel):
     box: Box
     # The layout model's class for the block's region (title, caption, footnote...), if it ran.
     region: str | None = None
+
+
+class LayoutRegion(BaseModel):
+    """A region of a page as the layout model classed it (DocLayNet's classes)."""
+
+    kind: str
+    box: Box
 
 
 class FurnitureLine(BaseModel):

@@ -35,6 +35,7 @@ F = TypeVar("F")
 GROUPS = {
     "converters": "archivist.converters",
     "ocr_engines": "archivist.ocr_engines",
+    "layout_models": "archivist.layout_models",
     "embedders": "archivist.embedders",
     "rerankers": "archivist.rerankers",
     "answerers": "archivist.answerers",

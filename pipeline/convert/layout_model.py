@@ -4,7 +4,8 @@ Rules read sizes and positions; a model trained on many thousands of labelled pa
 a running header, a caption or a borderless table looks like on pages nobody tuned rules for.
 The default is PyMuPDF's own layout model (``pymupdf-layout``: a graph network over the page's
 text, vector and image boxes, ONNX weights inside the wheel, CUDA when onnxruntime has it), which
-also predicts a cell grid for each table. ``layout="none"`` keeps the rules alone.
+also predicts a cell grid for each table. ``layout="none"`` keeps the rules alone. Kinds are
+entry points of the group ``archivist.layout_models`` (``LAYOUT_MODELS``), like OCR engines.
 
 Regions come back in the coordinates the converter's lines use (PDF points, upright page). A page
 whose text layer is not upright (a ``/Rotate`` page, sideways text) or that was read by OCR is
@@ -17,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.errors import ConfigError, EngineError
+from pipeline.models import ConvertOptions
+from pipeline.registry import GROUPS, Registry
 
 if TYPE_CHECKING:
     import pymupdf
@@ -202,22 +205,36 @@ def _write_line(page: pymupdf.Page, line: TextLine) -> None:
     page.insert_text(origin, line.text, fontsize=size, fontname=font, morph=(origin, stretch))
 
 
-_MODELS: dict[tuple[str, str, bool, int], LayoutModel] = {}
+LayoutFactory = Callable[[ConvertOptions], LayoutModel]
+LAYOUT_MODELS: Registry[LayoutFactory] = Registry(
+    "layout model", GROUPS["layout_models"], extra_valid=("none",)
+)
+_MODELS: dict[tuple[object, ...], LayoutModel] = {}
 _LOCK = threading.Lock()
 
 
-def layout_model(
-    kind: str, feature_set: str = "rf", use_gpu: bool = False, threads: int = 1
-) -> LayoutModel | None:
-    """The layout model ``kind`` names, loaded once per process; ``None`` for ``"none"``."""
-    if kind == "none":
+def _use_gpu(opts: ConvertOptions) -> bool:
+    if opts.ocr_device == "cpu":
+        return False
+    from pipeline.ocr.rapid import cuda_available
+
+    return cuda_available()
+
+
+def make_pymupdf_layout(opts: ConvertOptions) -> LayoutModel:
+    """The ``pymupdf`` kind: pymupdf-layout with ``opts.layout_features``, CUDA when present."""
+    return PyMuPdfLayoutModel(opts.layout_features, _use_gpu(opts), opts.ocr_threads)
+
+
+def layout_model(opts: ConvertOptions) -> LayoutModel | None:
+    """The layout model ``opts.layout`` names, loaded once per process; ``None`` for ``"none"``."""
+    if opts.layout == "none":
         return None
-    if kind != "pymupdf":
-        raise ConfigError(f"unknown layout model {kind!r}; valid: none, pymupdf")
-    key = (kind, feature_set, use_gpu, threads)
+    factory = LAYOUT_MODELS.get(opts.layout)
+    key = (opts.layout, opts.layout_features, opts.ocr_device, opts.ocr_threads, factory)
     with _LOCK:
         if key not in _MODELS:
-            _MODELS[key] = PyMuPdfLayoutModel(feature_set, use_gpu, threads)
+            _MODELS[key] = factory(opts)
         return _MODELS[key]
 
 

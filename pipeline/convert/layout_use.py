@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from pipeline.convert.layout_model import LayoutModel, Region, layout_model
+from pipeline.convert.layout_model import Region, layout_model
 from pipeline.convert.model_tables import ColumnCutter
 from pipeline.errors import EngineError
 from pipeline.models import ConvertOptions, StageError
@@ -28,18 +28,6 @@ class _Scanned(Protocol):
     frame: tuple[float, float]
 
 
-def _use_gpu(opts: ConvertOptions) -> bool:
-    if opts.ocr_device == "cpu":
-        return False
-    from pipeline.ocr.rapid import cuda_available
-
-    return cuda_available()
-
-
-def _model(opts: ConvertOptions) -> LayoutModel | None:
-    return layout_model(opts.layout, opts.layout_features, _use_gpu(opts), opts.ocr_threads)
-
-
 def find_regions(
     page: pymupdf.Page | None,
     scan: _Scanned,
@@ -48,7 +36,7 @@ def find_regions(
 ) -> list[Region] | None:
     """The page's regions, or ``None`` when no model is configured or it failed here."""
     try:
-        model = _model(opts)
+        model = layout_model(opts)
         if model is None:
             return None
         if page is not None:
@@ -69,7 +57,7 @@ def regions_for_lines(
 def column_cutter(page: pymupdf.Page | None, scan: _Scanned, opts: ConvertOptions) -> ColumnCutter:
     """Column separators for a table region from the model's table grid (on ``page``, or on a
     stand-in page made of the scan's lines); none when no model is configured."""
-    model = _model(opts)
+    model = layout_model(opts)
 
     def cut(region: Region) -> list[float]:
         if model is None:

@@ -25,7 +25,7 @@ from pipeline.convert.common import (
     join_pages,
 )
 from pipeline.convert.furniture import Dropped, PageLines, remove_furniture
-from pipeline.convert.layout_model import Region, assign
+from pipeline.convert.layout_model import Region, assign, layout_model
 from pipeline.convert.layout_use import column_cutter, find_regions, regions_for_lines
 from pipeline.convert.model_tables import ColumnCutter, model_tables
 from pipeline.convert.pdf_grid import find_text_tables
@@ -47,6 +47,7 @@ from pipeline.models import (
     Box,
     ConvertOptions,
     FurnitureLine,
+    LayoutRegion,
     PageBlock,
     PageMethod,
     PageResult,
@@ -84,6 +85,7 @@ class _PageScan:
     pending: list[_Pending] = field(default_factory=list)
     fallback: list[TextLine] = field(default_factory=list)
     regions: list[Region] | None = None  # the layout model's, when it ran on this page
+    layout_tried: bool = False  # the model was run (or failed) on this page already
     model_tables: list[TableBlock] | None = None  # tables only the model saw
     dropped: list[Dropped] = field(default_factory=list)
     markdown: str | None = None
@@ -169,6 +171,7 @@ def _scan_page(
             errors.append(StageError(stage=_STAGE, page=n, message=message))
         return scan
     if scan.method == "text" and scan.lines and opts.layout != "none":
+        scan.layout_tried = True
         upright = page.rotation == 0 and layer.rotation == 0
         scan.regions = find_regions(page if upright else None, scan, opts, errors)
     if opts.tables and scan.method == "text" and scan.lines:
@@ -313,7 +316,8 @@ def _give_roles(scan: _PageScan, opts: ConvertOptions, errors: list[StageError])
     """Each line's region class from the layout model (OCR'd pages are modelled here)."""
     if opts.layout == "none" or not scan.lines:
         return
-    if scan.regions is None:
+    if scan.regions is None and not scan.layout_tried:
+        scan.layout_tried = True
         scan.regions = regions_for_lines(scan, opts, errors)
     if scan.regions is not None:
         for line, role in zip(scan.lines, assign(scan.lines, scan.regions), strict=True):
@@ -354,6 +358,10 @@ def _page_result(scan: _PageScan, blocks: list[PageBlock], markdown: str) -> Pag
         blocks=blocks,
         furniture=[
             FurnitureLine(text=d.line.text, box=_box(d.line), reason=d.reason) for d in scan.dropped
+        ],
+        layout=[
+            LayoutRegion(kind=r.kind, box=Box(x0=r.x0, y0=r.y0, x1=r.x1, y1=r.y1))
+            for r in scan.regions or []
         ],
     )
 
@@ -419,6 +427,7 @@ def convert_pdf(
     ('ok', 'text')
     """
     opts = opts or ConvertOptions()
+    layout_model(opts)  # a misconfigured model fails the run here, not every page quietly
     data = pdf_bytes(src)
     errors: list[StageError] = []
     with open_pdf(data, src.name) as doc:

@@ -308,12 +308,17 @@ def _cells_by_share(row: _Row, columns: list[tuple[float, float]]) -> list[_Cell
 
 
 _FILLER = re.compile(r"^[\s.…·_\-]+$")  # dot leaders and rules typed as characters
+_LEADER_RUN = re.compile(r"(?:\s*[.…·]){4,}\s*")
 
 
 def _unfilled(line: TextLine) -> TextLine:
-    """The line without its dot leaders (pieces of dots or dashes only)."""
-    pieces = line.pieces or ((line.x0, line.x1, line.text),)
-    return dataclasses.replace(line, pieces=tuple(p for p in pieces if not _FILLER.match(p[2])))
+    """The line without its dot leaders (pieces of dots or dashes, runs of dots in a piece)."""
+    pieces = []
+    for x0, x1, text in line.pieces or ((line.x0, line.x1, line.text),):
+        text = _LEADER_RUN.sub(" ", text).strip()
+        if text and not _FILLER.match(text):
+            pieces.append((x0, x1, text))
+    return dataclasses.replace(line, pieces=tuple(pieces))
 
 
 def grid_table(lines: Sequence[TextLine], cuts: Sequence[float]) -> TableBlock | None:

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from pipeline.models import Chunk, PageRegion, ParsedDocument
+from pipeline.models import Box, Chunk, PageRegion, ParsedDocument
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MIN_SHARED = 0.6  # a block belongs to a chunk when this share of its words is in the chunk
@@ -40,15 +40,24 @@ def provenance(doc: ParsedDocument) -> dict[str, object]:
                 "blocks": [
                     {
                         "kind": b.kind,
-                        "box": [round(v, 2) for v in (b.box.x0, b.box.y0, b.box.x1, b.box.y1)],
+                        "region": b.region,
+                        "box": _box(b.box),
                         "text": b.text,
                     }
                     for b in p.blocks
                 ],
+                "furniture": [
+                    {"text": f.text, "box": _box(f.box), "reason": f.reason} for f in p.furniture
+                ],
+                "layout": [{"kind": r.kind, "box": _box(r.box)} for r in p.layout],
             }
             for p in doc.pages
         ],
     }
+
+
+def _box(box: Box) -> list[float]:
+    return [round(v, 2) for v in (box.x0, box.y0, box.x1, box.y1)]
 
 
 def provenance_json(doc: ParsedDocument) -> str:
