@@ -156,6 +156,10 @@ class Chunk(BaseModel):
     collection: str = DEFAULT_COLLECTION
     # Where on the pages the chunk's text lies (filled when the converter recorded blocks).
     regions: list[PageRegion] = Field(default_factory=list)
+    # Page (and line box, when known) of every stretch of ``text``: a quote's own pages.
+    spans: list[TextSpan] = Field(default_factory=list)
+    # Running headers and footers of the chunk's pages: searchable, never shown as its text.
+    furniture: str = ""
 
     @staticmethod
     def make_id(doc_id: str, ordinal: int) -> str:
@@ -500,6 +504,16 @@ class RerankOptions(BaseModel):
     )
 
 
+class TextSpan(BaseModel):
+    """Characters ``start``..``end`` of a text and where they lie: the page and, when the
+    converter recorded it, the box of the line they were read from."""
+
+    start: int
+    end: int
+    page: int | None = None
+    box: Box | None = None
+
+
 class PageBlock(BaseModel):
     """One layout block of a converted page: its Markdown, what it is, and where it lies."""
 
@@ -508,6 +522,8 @@ class PageBlock(BaseModel):
     box: Box
     # The layout model's class for the block's region (title, caption, footnote...), if it ran.
     region: str | None = None
+    # Each line of the block: its characters in ``text`` and its box (a table is one span).
+    spans: list[TextSpan] = Field(default_factory=list)
 
 
 class LayoutRegion(BaseModel):

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from pipeline.answer.sentences import content_terms, lexical_overlap, split_sentences
 from pipeline.lang import detect_language
 from pipeline.models import Answer, Chunk, Citation, Hit
+from pipeline.spans import locate
 
 _MARK = re.compile(r"\[\s*(\d{1,4}(?:\s*(?:[,;]|[-–])\s*\d{1,4})*)\s*\]")
 _MAX_RANGE = 20  # "[1-3]" expands; a "[1-2000]" is not a citation
@@ -76,10 +77,16 @@ def number_sources(hits: Sequence[Hit]) -> list[Source]:
 
 
 def make_citation(n: int, chunk: Chunk, quote: Quote) -> Citation:
-    """A Citation for source ``n``; the quote's pages narrow the chunk's when known."""
+    """A Citation for source ``n``: the pages and line regions of the quoted text itself, found
+    in the chunk (``pipeline.spans``); else the quote's pages, else the chunk's."""
     text = quote.text if len(quote.text) <= MAX_QUOTE_CHARS else quote.text[:MAX_QUOTE_CHARS] + "…"
-    start = quote.page_start if quote.page_start is not None else chunk.page_start
-    end = quote.page_end if quote.page_end is not None else chunk.page_end
+    where = locate(chunk, quote.text)
+    if where.found:
+        (start, end), regions = where.pages, where.regions
+    else:
+        start = quote.page_start if quote.page_start is not None else chunk.page_start
+        end = quote.page_end if quote.page_end is not None else chunk.page_end
+        regions = [r for r in chunk.regions if (start or r.page) <= r.page <= (end or r.page)]
     return Citation(
         n=n,
         doc_id=chunk.doc_id,
@@ -89,7 +96,7 @@ def make_citation(n: int, chunk: Chunk, quote: Quote) -> Citation:
         page_end=end,
         chunk_id=chunk.chunk_id,
         quote=text,
-        regions=[r for r in chunk.regions if (start or r.page) <= r.page <= (end or r.page)],
+        regions=regions,
     )
 
 

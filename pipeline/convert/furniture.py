@@ -15,7 +15,8 @@ The rules look at positions and sizes, never at particular words, so they hold f
 The margin rule is the weakest signal: where the model ran and calls the line content (a title,
 a caption, text), the model wins.
 
-Two things are never furniture, whatever the signals say: a line that runs on into a paragraph
+Never furniture, whatever the signals say: the only text of a page (page numbers aside: with no
+body, nothing is a header); a line that runs on into a paragraph
 (the next line follows at normal leading in the same size and style, and the sentence has not
 ended), because a running header never continues into body text; and nothing is removed
 silently: every dropped line comes back with its reason, for the provenance sidecar and the
@@ -236,6 +237,10 @@ def _reason(
     return reason
 
 
+def _by_id(page: PageLines, key: int) -> TextLine:
+    return next(ln for ln in page.lines if id(ln) == key)
+
+
 def remove_furniture(pages: Sequence[PageLines]) -> list[Furnished]:
     """Each page's lines without running headers, footers and page numbers, and what went."""
     repeated = _repeated(pages)
@@ -249,6 +254,8 @@ def remove_furniture(pages: Sequence[PageLines]) -> list[Furnished]:
                 reason = _reason(line, index, rows, page, found)
                 if reason is not None:
                     why[id(line)] = reason
+        if len(why) == len(page.lines):  # nothing left: with no body, nothing is its header
+            why = {k: v for k, v in why.items() if is_page_number(_by_id(page, k).text)}
         kept = [ln for ln in page.lines if id(ln) not in why]
         dropped = [Dropped(ln, why[id(ln)]) for ln in page.lines if id(ln) in why]
         out.append(Furnished(kept, dropped))

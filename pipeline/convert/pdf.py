@@ -38,6 +38,7 @@ from pipeline.convert.pdf_render import (
     block_region,
     item_box,
     join_rendered,
+    line_spans,
     render_blocks,
 )
 from pipeline.convert.pdf_tables import TableBlock, find_tables
@@ -55,6 +56,7 @@ from pipeline.models import (
     ParsedDocument,
     SourceDocument,
     StageError,
+    TextSpan,
 )
 from pipeline.ocr.base import OcrResult
 
@@ -372,7 +374,11 @@ def _box(item: TextLine | Block) -> Box:
 
 
 def _page_block(kind: str, text: str, block: Block) -> PageBlock:
-    return PageBlock(kind=kind, text=text, box=_box(block), region=block_region(block))
+    spans = [
+        TextSpan(start=a, end=b, box=Box(x0=x0, y0=y0, x1=x1, y1=y1))
+        for a, b, (x0, y0, x1, y1) in line_spans(block, text)
+    ]
+    return PageBlock(kind=kind, text=text, box=_box(block), region=block_region(block), spans=spans)
 
 
 def _render_all(

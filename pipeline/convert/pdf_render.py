@@ -83,3 +83,28 @@ def item_box(line: TextLine) -> tuple[float, float, float, float]:
 def block_region(block: Block) -> str | None:
     """The layout model's class most of the block's text lies in (``None`` if it did not run)."""
     return block.role
+
+
+def line_spans(block: Block, text: str) -> list[tuple[int, int, tuple[float, float, float, float]]]:
+    """Where each of the block's lines lies in its Markdown ``text``: (start, end, line box).
+
+    A line starts where its first word appears (after the previous line); it runs to the next
+    line's start. A table, or a block whose words cannot be followed, is one span with the
+    block's box: a quote from it is placed by block, not by line.
+    """
+    whole = [(0, len(text), block_box(block))]
+    if isinstance(block, TableBlock) or not text:
+        return whole
+    starts: list[int] = []
+    cursor = 0
+    for line in block.lines:
+        words = line.text.split()
+        head = words[0].rstrip("-\u2010") if words else ""
+        at = text.find(head, cursor) if head else -1
+        if at < 0:
+            return whole
+        starts.append(at)
+        cursor = at + len(head)
+    starts[0] = 0  # the heading or list marker belongs to the first line
+    ends = [*starts[1:], len(text)]
+    return [(a, b, item_box(ln)) for a, b, ln in zip(starts, ends, block.lines, strict=True)]

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from pipeline.models import Box, Chunk, PageRegion, ParsedDocument
+from pipeline.spans import chunk_regions
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MIN_SHARED = 0.6  # a block belongs to a chunk when this share of its words is in the chunk
@@ -70,7 +71,8 @@ def _words(text: str) -> set[str]:
 
 
 def attach_regions(doc: ParsedDocument, chunks: Sequence[Chunk]) -> list[Chunk]:
-    """``chunks`` with ``regions`` set: the boxes of the blocks (on the chunk's pages) whose
+    """``chunks`` with ``regions`` set: the line boxes their text came from (``Chunk.spans``,
+    merged paragraph by paragraph), or else the boxes of the blocks (on the chunk's pages) whose
     words the chunk holds. Chunks of documents without recorded blocks come back unchanged.
 
     >>> attach_regions(doc, chunk_markdown(doc))[0].regions[0].page   # doctest: +SKIP
@@ -81,6 +83,9 @@ def attach_regions(doc: ParsedDocument, chunks: Sequence[Chunk]) -> list[Chunk]:
         return list(chunks)
     out = []
     for chunk in chunks:
+        if any(s.box is not None for s in chunk.spans):
+            out.append(chunk.model_copy(update={"regions": chunk_regions(chunk)}))
+            continue
         first = chunk.page_start or 1
         last = chunk.page_end or first
         words = _words(chunk.text)

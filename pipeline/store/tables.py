@@ -36,6 +36,7 @@ from pipeline.models import (
     StageError,
     StoreOptions,
 )
+from pipeline.spans import spans_from_json, spans_json
 from pipeline.store import upkeep
 from pipeline.store.schema import (
     CHUNKS,
@@ -114,8 +115,9 @@ class LanceChunkStore:
                 "Use another --db or re-ingest into an empty one."
             )
         names = set(self.chunks.schema.names)
-        if "regions" not in names:  # an index made before chunks carried page regions
-            self.chunks.add_columns({"regions": "CAST(NULL AS STRING)"})
+        for column in ("regions", "spans", "furniture"):  # an index made before chunks had them
+            if column not in names:
+                self.chunks.add_columns({column: "CAST(NULL AS STRING)"})
         self.languages = tuple(lang for lang in self.languages if fts_column(lang) in names)
 
     # --- documents ---
@@ -232,11 +234,14 @@ class LanceChunkStore:
 
         row = chunk.model_dump()
         header = context_header(chunk)
-        search_text = f"{header}\n{chunk.text}" if header else chunk.text
+        # Headers and footers dropped from the text stay findable: an identifier printed only
+        # in a running header still finds its page.
+        search_text = "\n".join(p for p in (header, chunk.text, chunk.furniture) if p)
         for lang in self.languages:
             row[fts_column(lang)] = search_text
         row["vector"] = np.asarray(vector, dtype=np.float32).tolist()
         row["regions"] = json.dumps([r.model_dump() for r in chunk.regions])
+        row["spans"] = spans_json(chunk.spans)
         return row
 
     # --- search ---
@@ -323,7 +328,7 @@ class LanceChunkStore:
 
 _CHUNK_COLUMNS = [
     "chunk_id", "doc_id", "ordinal", "text", "heading_path", "page_start", "page_end",
-    "title", "source", "date", "language", "collection", "regions",
+    "title", "source", "date", "language", "collection", "regions", "spans", "furniture",
 ]  # fmt: skip
 
 
@@ -337,6 +342,8 @@ def _chunk(row: dict[str, Any]) -> Chunk:
     data["collection"] = data["collection"] or "default"
     data["source"] = data["source"] or ""
     data["regions"] = [PageRegion(**r) for r in json.loads(row.get("regions") or "[]")]
+    data["spans"] = spans_from_json(row.get("spans"))
+    data["furniture"] = row.get("furniture") or ""
     return Chunk(**data)
 
 
