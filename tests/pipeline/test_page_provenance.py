@@ -4,6 +4,7 @@ through ``Archive.ask``/``search``, the ``archivist`` command and ``/v1/ask`` on
 from __future__ import annotations
 
 import json
+
 import httpx
 import pymupdf
 import pytest
