@@ -77,13 +77,21 @@ def eval_convert(
             help="With --suite: also run NAME:field=value,... (ConvertOptions fields).",
         ),
     ] = None,
+    checkout: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkout",
+            help="With --suite: also run the converter of another checkout, NAME=DIR "
+            "(an earlier commit: before and after in one run).",
+        ),
+    ] = None,
 ) -> None:
     """Score conversion on unit tests (present, absent, order, table, baseline, math)."""
     opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout)
     if suite:
         from cli.eval_suite import run_suite_command
 
-        run_suite_command(suite, opts, variant or [], baseline, report, as_json)
+        run_suite_command(suite, opts, variant or [], checkout or [], baseline, report, as_json)
         return
     from evals.convert.checks import load_tests
     from evals.convert.report import summary_table, write_report

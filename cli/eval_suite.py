@@ -41,11 +41,17 @@ def run_suite_command(
     roots: list[Path],
     opts: ConvertOptions,
     variants: list[str],
+    checkouts: list[str],
     baseline: bool,
     report: Path | None,
     as_json: bool,
 ) -> None:
-    from evals.convert.suite import archivist_pages, pymupdf4llm_pages, run_suite
+    from evals.convert.suite import (
+        archivist_pages,
+        checkout_pages,
+        pymupdf4llm_pages,
+        run_suite,
+    )
     from evals.convert.suite_report import summary_lines, write_suite_report
 
     for root in roots:
@@ -54,6 +60,12 @@ def run_suite_command(
     chosen = [("archivist", opts), *(parse_variant(v, opts) for v in variants)]
     converters = [(name, archivist_pages(o)) for name, o in chosen]
     settings = {name: o.model_dump(mode="json", exclude={"vlm"}) for name, o in chosen}
+    for spec in checkouts:
+        name, _, folder = spec.partition("=")
+        if not name or not Path(folder).is_dir():
+            raise typer.BadParameter(f"{spec!r}: want NAME=DIR", param_hint="--checkout")
+        converters.append((name, checkout_pages(Path(folder))))
+        settings[name] = {"checkout": str(Path(folder).resolve())}
     if baseline:
         converters.append(("pymupdf4llm", pymupdf4llm_pages()))
 

@@ -94,6 +94,7 @@ def archivist_converter(opts: ConvertOptions) -> PageConverter:
     cache: dict[Path, list[str]] = {}
 
     def convert(path: Path, page: int) -> str:
+        path = path.resolve()  # a relative path has no file URI
         if path not in cache:
             doc = convert_document(SourceDocument(uri=path.as_uri(), path=path), opts)
             cache[path] = [p.markdown for p in doc.pages]

@@ -182,6 +182,52 @@ def pymupdf4llm_pages() -> DocConverter:
     return convert
 
 
+_WORKER = """
+import json, sys
+from pathlib import Path
+from pipeline.convert import convert_document
+from pipeline.models import SourceDocument
+for line in sys.stdin:
+    path = Path(line.strip())
+    try:
+        doc = convert_document(SourceDocument(uri=path.as_uri(), path=path))
+        print(json.dumps({"pages": [p.markdown for p in doc.pages]}), flush=True)
+    except Exception as e:
+        print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+"""
+
+
+def checkout_pages(checkout: Path) -> DocConverter:
+    """The converter of another checkout of this project (an earlier commit, say) with its
+    defaults, in a worker process of the same Python: before and after in one run."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(checkout.resolve())}
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=checkout,
+        env=env,
+    )
+
+    def convert(path: Path) -> list[str]:
+        assert worker.stdin is not None and worker.stdout is not None
+        worker.stdin.write(f"{path.resolve()}\n")
+        worker.stdin.flush()
+        reply = json.loads(worker.stdout.readline() or '{"error": "worker exited"}')
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        return list(reply["pages"])
+
+    return convert
+
+
 class _Pages:
     """Converts each PDF once, keeping time, page count and errors for the set."""
 

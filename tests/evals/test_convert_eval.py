@@ -205,3 +205,16 @@ def test_eval_convert_command_scores_reports_and_keeps_history(tmp_path: Path) -
 def test_eval_convert_needs_tests_or_labels(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["eval", "convert", "--pdfs", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def test_archivist_converter_takes_a_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evals.convert.runner import archivist_converter
+    from pipeline.models import ConvertOptions
+
+    doc = pymupdf.open()
+    doc.new_page().insert_text((72, 72), "A relative path is still a file.")
+    doc.save(tmp_path / "rel.pdf")
+    monkeypatch.chdir(tmp_path)
+    assert "relative path is still" in archivist_converter(ConvertOptions())(Path("rel.pdf"), 1)
