@@ -221,6 +221,8 @@ def _tables(
         "language": [str(langs[d]) for d in doc_of],
         "collection": [colls[d] for d in doc_of],
         "regions": ["[]"] * len(texts),
+        "spans": ["[]"] * len(texts),
+        "furniture": [""] * len(texts),
     }
     for name in chunk_schema.names:
         if name.startswith("fts_"):
