@@ -20,8 +20,8 @@ from pipeline.settings import Settings
 from pipeline.spans import find_range, locate
 from tests.api.server import running
 from tests.cli.test_cli import run
-from tests.pipeline.test_convert import lines_at, make_pdf, source
-from tests.pipeline.test_convert_furniture import three_bulletins
+from tests.pipeline.convert.test_convert import lines_at, make_pdf, source
+from tests.pipeline.convert.test_convert_furniture import three_bulletins
 
 QUESTION = "Who inaugurated the new lighthouse of Kerlouan?"
 LIGHTHOUSE = (

@@ -11,7 +11,7 @@ from pipeline.convert import convert_document
 from pipeline.convert import layout_model as lm
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import ConvertOptions
-from tests.pipeline.test_convert import BODY, lines_at, make_pdf, source
+from tests.pipeline.convert.test_convert import BODY, lines_at, make_pdf, source
 
 ROWS = (
     ("Algeria - Algérie", (33003, 33461, 33961, 34507)),

@@ -11,7 +11,7 @@ from pipeline.convert.furniture import runs_on
 from pipeline.convert.pdf_lines import TextLine
 from pipeline.convert.provenance import provenance_json
 from pipeline.models import ConvertOptions
-from tests.pipeline.test_convert import lines_at, make_pdf, source
+from tests.pipeline.convert.test_convert import lines_at, make_pdf, source
 
 # The first line of each page repeats (digits aside) at the top of every page, as a running
 # header would, but it is the start of a paragraph that runs on below it.
