@@ -19,6 +19,7 @@ from pipeline.answer.stream import AnswerStream
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import Ingestor, Stages
 from pipeline.models import Answer, Chunk, Hit, IngestResult, SearchFilters, SourceDocument
+from pipeline.question import parse_question
 from pipeline.retrieve import retrieve
 from pipeline.retrieve.rerank import Reranker, make_reranker
 from pipeline.settings import StageOptions
@@ -90,9 +91,11 @@ class Archive:
         k: int | None = None,
         filters: SearchFilters | None = None,
         mode: str | None = None,
+        language: str | None = None,
     ) -> list[Hit]:
         """Hybrid (or ``mode``) retrieval of the best ``k`` chunks, reranked when the options
-        name a reranker (hybrid mode only: a mode asked for by name is that ranker alone)."""
+        name a reranker (hybrid mode only: a mode asked for by name is that ranker alone).
+        ``language`` picks the full-text index (default: detected from ``query``)."""
         update: dict[str, object] = {}
         if k is not None:
             update["k"] = k
@@ -108,6 +111,7 @@ class Archive:
             opts=opts,
             filters=filters,
             reranker=reranker,
+            language=language,
         )
 
     def ask(
@@ -143,20 +147,19 @@ class Archive:
         Backends that cannot stream (the offline answerer) give their text as one piece.
         """
         from pipeline.answer import stream_answer
-        from pipeline.dates import scope_filters
 
+        asked = parse_question(question, filters=filters, today=today)  # read once, passed on
         answerer = self.answerer(backend)
         k = k if k is not None else answerer.retrieve_k
-        scoped = scope_filters(question, filters, today=today)
-        date_filter, flagged = scoped.date_range, []
-        hits = self.search(question, k=k, filters=scoped.filters)
-        if not hits and scoped.inferred and date_filter is not None:
+        date_filter, flagged = asked.period, []
+        hits = self.search(asked.text, k=k, filters=asked.search_filters, language=asked.language)
+        if not hits and date_filter is not None and date_filter.origin == "question":
             flagged.append(
                 f"nothing in the archive is dated {date_filter.label}: searched all dates"
             )
             date_filter = None
-            hits = self.search(question, k=k, filters=filters)
-        inner = stream_answer(answerer, question, hits)
+            hits = self.search(asked.text, k=k, filters=filters, language=asked.language)
+        inner = stream_answer(answerer, asked, hits)
 
         def pieces() -> Generator[str, None, Answer]:
             yield from inner

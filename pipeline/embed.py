@@ -20,7 +20,6 @@ Models load on first use and are cached per process.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -210,11 +209,4 @@ def register_embedder(kind: str, factory: Callable[[EmbedOptions], Any]) -> None
 
 def make_embedder(opts: EmbedOptions) -> Embedder:
     """The embedder for ``opts``, loaded once per process and options."""
-    EMBEDDERS.get(opts.kind)  # an unknown kind fails here, naming the valid ones
-    return _cached(opts)
-
-
-@functools.cache
-def _cached(opts: EmbedOptions) -> Embedder:
-    log.info("loading embedder %s", opts.kind)
-    return EMBEDDERS.get(opts.kind)(opts)
+    return EMBEDDERS.build(opts.kind, opts)

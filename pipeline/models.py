@@ -261,6 +261,33 @@ class SearchFilters(BaseModel):
     collections: tuple[str, ...] | None = None
 
 
+class Question(BaseModel):
+    """A question as every stage after it reads it, worked out once (``pipeline.question``).
+
+    ``period`` is the span the answer is restricted to: the caller's date filters
+    (``origin="filters"``), else the dates the question's words name, counted from ``today``
+    (``origin="question"``); ``filters`` are the caller's own; ``chronological`` says whether
+    the evidence should be read in date order (a question about change or a span of years).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    language: str | None = None
+    period: DateRange | None = None
+    filters: SearchFilters | None = None
+    chronological: bool = False
+    today: dt.date
+
+    @property
+    def search_filters(self) -> SearchFilters | None:
+        """The caller's filters, with the question's own dates added when it named some."""
+        if self.period is None or self.period.origin != "question":
+            return self.filters
+        base = self.filters or SearchFilters()
+        return base.model_copy(update={"date_from": self.period.start, "date_to": self.period.end})
+
+
 class DocumentRecord(BaseModel):
     """A row of the ``documents`` table: every input ends here, failed ones included."""
 

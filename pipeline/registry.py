@@ -23,14 +23,19 @@ pipeline.errors.ConfigError: unknown OCR engine 'nope'; valid: fake
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from importlib.metadata import EntryPoint, entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pipeline.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 F = TypeVar("F")
+O = TypeVar("O")  # noqa: E741 - options
+T = TypeVar("T")
 
 GROUPS = {
     "converters": "archivist.converters",
@@ -53,17 +58,21 @@ class Registry(Generic[F]):
         self._added: dict[str, F] = {}
         self._loaded: dict[str, F] = {}
         self._declared: dict[str, EntryPoint] | None = None
+        self._built: dict[tuple[str, Hashable], Any] = {}
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
 
     def register(self, kind: str, factory: F) -> None:
         """Make ``kind`` available now (it wins over an entry point of the same name)."""
         with self._lock:
             self._added[kind] = factory
+        self.forget_built(kind)
 
     def unregister(self, kind: str) -> None:
         """Forget a kind added with ``register`` (declared entry points stay)."""
         with self._lock:
             self._added.pop(kind, None)
+        self.forget_built(kind)
 
     @contextlib.contextmanager
     def overridden(self, kind: str, factory: F) -> Iterator[None]:
@@ -71,6 +80,7 @@ class Registry(Generic[F]):
         with self._lock:
             before = self._added.get(kind)
             self._added[kind] = factory
+        self.forget_built(kind)
         try:
             yield
         finally:
@@ -79,6 +89,7 @@ class Registry(Generic[F]):
                     self._added.pop(kind, None)
                 else:
                     self._added[kind] = before
+            self.forget_built(kind)
 
     def refresh(self) -> None:
         """Read the entry points again (a plugin installed while this process runs)."""
@@ -113,6 +124,26 @@ class Registry(Generic[F]):
                         f"{self.role} {kind!r} ({declared.value}) cannot be loaded: {e}"
                     ) from e
             return self._loaded[kind]
+
+    def build(
+        self: Registry[Callable[[O], T]], kind: str, options: O, *, key: Hashable | None = None
+    ) -> T:
+        """``get(kind)(options)``, made once per process for the same kind and ``key`` (the
+        options by default): models load once, however many callers ask."""
+        factory = self.get(kind)
+        cache_key = (kind, options if key is None else key)
+        with self._build_lock:
+            if cache_key not in self._built:
+                log.info("loading %s %s", self.role, kind)
+                self._built[cache_key] = factory(options)
+            built: T = self._built[cache_key]
+            return built
+
+    def forget_built(self, kind: str | None = None) -> None:
+        """Drop what ``build`` made (for ``kind``, or all): the next ``build`` makes it again."""
+        with self._build_lock:
+            for cache_key in [k for k in self._built if kind is None or k[0] == kind]:
+                del self._built[cache_key]
 
     def _entry_points(self) -> dict[str, EntryPoint]:
         if self._declared is None:

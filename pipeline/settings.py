@@ -131,7 +131,7 @@ class ArchivistSettings(BaseSettings):
     """The sources every archivist settings class reads, in order of precedence: explicit values,
     ``ARCHIVIST_*`` environment variables, then ``archivist.toml`` in the working directory."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, toml_file=TOML_FILE, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
     @classmethod
     def settings_customise_sources(
@@ -142,14 +142,24 @@ class ArchivistSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls)
-        return init_settings, env_settings, toml, file_secret_settings
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=TOML_FILE)
+        return cls.sources(settings_cls, init_settings, env_settings, toml)
+
+    @classmethod
+    def sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init: PydanticBaseSettingsSource,
+        env: PydanticBaseSettingsSource,
+        toml: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The sources in order of precedence (a subclass may reshape them)."""
+        return init, env, toml
 
 
 class Settings(ArchivistSettings):
     """Everything an operator can set for the stages, as one tree of stage options."""
 
-    model_config = SettingsConfigDict(toml_file=None)  # read by the source below, nested
     collection: str = "default"
     convert: ConvertOptions = Field(default_factory=ConvertOptions)
     chunk: ChunkOptions = Field(default_factory=ChunkOptions)
@@ -162,20 +172,15 @@ class Settings(ArchivistSettings):
     answer: AnswerOptions = Field(default_factory=AnswerOptions)
 
     @classmethod
-    def settings_customise_sources(
+    def sources(
         cls,
         settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        init: PydanticBaseSettingsSource,
+        env: PydanticBaseSettingsSource,
+        toml: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=TOML_FILE)
-        return (
-            _Tree(settings_cls, init_settings),
-            _Environment(settings_cls),
-            _Tree(settings_cls, toml),
-        )
+        """The same sources, with flat names and ``__`` paths placed in the tree."""
+        return _Tree(settings_cls, init), _Environment(settings_cls), _Tree(settings_cls, toml)
 
     @model_validator(mode="before")
     @classmethod
@@ -254,29 +259,30 @@ def _put(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         node[last] = value
 
 
-class _Tree(PydanticBaseSettingsSource):
+class _WholeTree(PydanticBaseSettingsSource):
+    """A source that answers for the whole tree at once (``__call__``), not field by field."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+
+class _Tree(_WholeTree):
     """Another source's values (explicit values, the TOML file) with flat names nested."""
 
     def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self.inner = inner
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ answers for the whole tree
-
     def __call__(self) -> dict[str, Any]:
         return nest(self.inner())
 
 
-class _Environment(PydanticBaseSettingsSource):
+class _Environment(_WholeTree):
     """``ARCHIVIST_*`` variables: tree paths (``CONVERT__VLM__BASE_URL``) and flat names.
 
     Variables that name neither (another settings class's, such as ``ARCHIVIST_API_KEYS``) are
     left to that class. A value that looks like JSON (``["French", "English"]``) is decoded.
     """
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ answers for the whole tree
 
     def __call__(self) -> dict[str, Any]:
         fields = self.settings_cls.model_fields

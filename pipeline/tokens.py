@@ -25,10 +25,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import httpx
-
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import LLMOptions
+from pipeline.openai_http import OpenAIHttp, ServerUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +203,14 @@ class ServerTokenCounter:
         self.dialect = dialect
         self.root = server_root(opts.base_url)
         self.name = f"server:{opts.model}"
-        headers = {"Authorization": f"Bearer {opts.api_key}"} if opts.api_key else {}
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(min(30.0, opts.timeout_s), connect=min(5.0, opts.timeout_s)),
-            headers=headers,
+        # No retries: a count is needed now, and ``auto`` falls back to Tekken when none comes.
+        self._client = OpenAIHttp(
+            self.root,
+            api_key=opts.api_key,
+            timeout_s=min(30.0, opts.timeout_s),
+            connect_timeout_s=5.0,
+            max_retries=0,
+            label="tokenizer",
         )
         self._chat = dialect == "vllm"  # cleared when the server refuses chat-form requests
         self._ids = True  # the server returns token ids (else truncation cuts by characters)
@@ -225,7 +228,7 @@ class ServerTokenCounter:
             except EngineError as e:
                 counter.close()
                 reasons.append(str(e))
-                if "cannot reach" in str(e):
+                if isinstance(e, ServerUnreachable):
                     break
         raise EngineError(
             f"no /tokenize endpoint at {server_root(opts.base_url or '')}: " + "; ".join(reasons)
@@ -311,20 +314,7 @@ class ServerTokenCounter:
         return text[:lo]
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        url = self.root + path
-        try:
-            response = self._client.post(url, json=body)
-        except httpx.HTTPError as e:
-            raise EngineError(f"cannot reach {url}: {type(e).__name__}", retryable=True) from e
-        if response.status_code >= 400:
-            raise EngineError(f"{url} answered HTTP {response.status_code}")
-        try:
-            data = response.json()
-        except ValueError as e:
-            raise EngineError(f"{url} sent non-JSON: {response.text[:200]}") from e
-        if not isinstance(data, dict):
-            raise EngineError(f"{url} sent an unexpected reply: {str(data)[:200]}")
-        return data
+        return self._client.post(path, body)
 
 
 def _count_of(data: dict[str, Any]) -> int:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from pipeline.answer.stream import AnswerStream, stream_answer
-from pipeline.models import Answer, AnswerOptions, Hit
+from pipeline.models import Answer, AnswerOptions, Hit, Question
 from pipeline.registry import GROUPS, Registry
 
 if TYPE_CHECKING:
@@ -39,13 +39,16 @@ if TYPE_CHECKING:
 class Answerer(Protocol):
     """Turns a question and its retrieved hits into an answer that cites them.
 
+    The question comes as a ``Question`` read once by the caller (``pipeline.question``); a
+    plain string is read by the answerer itself, dated from today.
+
     ``retrieve_k`` is how many hits it wants (``None``: the caller's usual number).
     """
 
     name: str
     retrieve_k: int | None
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+    def answer(self, question: Question | str, hits: Sequence[Hit]) -> Answer: ...
 
 
 class AnswerDeps(NamedTuple):

@@ -42,9 +42,8 @@ from pipeline.answer.prompts import (
     NOTHING,
     REDUCE_SYSTEM_PROMPT,
 )
-from pipeline.dates import is_time_question, question_date_range
 from pipeline.errors import ConfigError
-from pipeline.models import Answer, AnswerOptions, ContextReport, Hit, LLMOptions
+from pipeline.models import Answer, AnswerOptions, ContextReport, Hit, LLMOptions, Question
 from pipeline.tokens import TokenCounter, count_chat
 
 if TYPE_CHECKING:
@@ -114,12 +113,13 @@ class LongContextAnswerer(OpenAIChatAnswerer):
         self.retrieve_k = opts.retrieve_k
 
     def _generate(
-        self, question: str, hits: Sequence[Hit], *, streaming: bool
+        self, asked: Question, hits: Sequence[Hit], *, streaming: bool
     ) -> Generator[str, None, Answer]:
+        question = asked.text
         if not hits:
             yield (answer := not_found_answer(question, self.name)).text
             return answer
-        chronological = is_time_question(question, question_date_range(question))
+        chronological = asked.chronological  # read once, with the caller's today
         single = pack_evidence(
             question,
             hits,

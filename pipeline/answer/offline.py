@@ -36,7 +36,7 @@ from pipeline.answer.sentences import (
     lexical_overlap,
     split_sentences,
 )
-from pipeline.models import Answer, AnswerOptions, Hit
+from pipeline.models import Answer, AnswerOptions, Hit, Question
 
 if TYPE_CHECKING:
     from pipeline.answer import AnswerDeps
@@ -77,12 +77,13 @@ class OfflineAnswerer:
         if embedder is None:
             log.info("offline answerer without an embedder: lexical matching only")
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def answer(self, question: Question | str, hits: Sequence[Hit]) -> Answer:
         """The best few sentences of ``hits`` for ``question``, each with its ``[n]`` mark.
 
         >>> OfflineAnswerer().answer("Qui a gagné ?", []).found
         False
         """
+        question = question if isinstance(question, str) else question.text
         sources = number_sources(hits)[:MAX_HITS]
         candidates = self.rank(question, sources)
         chosen = self._choose(candidates)

@@ -23,7 +23,8 @@ from pipeline.answer.context import pack_context
 from pipeline.answer.llm_client import ChatClient, ChatMessage, ChatReply
 from pipeline.answer.stream import AnswerStream, finish
 from pipeline.errors import ConfigError
-from pipeline.models import Answer, Hit, LLMOptions
+from pipeline.models import Answer, Hit, LLMOptions, Question
+from pipeline.question import as_question
 from pipeline.tokens import TokenCounter, make_token_counter
 
 
@@ -55,20 +56,21 @@ class OpenAIChatAnswerer:
             self._counter = self._make_counter()
         return self._counter
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def answer(self, question: Question | str, hits: Sequence[Hit]) -> Answer:
         """Ask the model about ``question`` with ``hits`` as numbered sources.
 
         With no hits the model is not called: there is nothing it could cite.
         """
-        return finish(self._generate(question, hits, streaming=self.opts.stream))
+        return finish(self._generate(as_question(question), hits, streaming=self.opts.stream))
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> AnswerStream:
+    def stream(self, question: Question | str, hits: Sequence[Hit]) -> AnswerStream:
         """Like ``answer``, but the reply's text comes piece by piece as the model writes it."""
-        return AnswerStream(self._generate(question, hits, streaming=True))
+        return AnswerStream(self._generate(as_question(question), hits, streaming=True))
 
     def _generate(
-        self, question: str, hits: Sequence[Hit], *, streaming: bool
+        self, asked: Question, hits: Sequence[Hit], *, streaming: bool
     ) -> Generator[str, None, Answer]:
+        question = asked.text
         if not hits:
             return (yield from _said(not_found_answer(question, self.name)))
         packed = pack_context(question, hits, opts=self.opts, counter=self.counter)

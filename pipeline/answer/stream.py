@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from pipeline.models import Answer, Hit
+from pipeline.models import Answer, Hit, Question
 
 
 class AnswerStream(Iterator[str]):
@@ -62,14 +62,16 @@ class AnswerStream(Iterator[str]):
 class StreamingAnswerer(Protocol):
     """An answerer that can hand out its answer's text as it is written."""
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> AnswerStream: ...
+    def stream(self, question: Question | str, hits: Sequence[Hit]) -> AnswerStream: ...
 
 
 class _Answers(Protocol):
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+    def answer(self, question: Question | str, hits: Sequence[Hit]) -> Answer: ...
 
 
-def stream_answer(answerer: _Answers, question: str, hits: Sequence[Hit]) -> AnswerStream:
+def stream_answer(
+    answerer: _Answers, question: Question | str, hits: Sequence[Hit]
+) -> AnswerStream:
     """``answerer.stream`` where it has one; else its whole answer as a single piece."""
     if isinstance(answerer, StreamingAnswerer):
         return answerer.stream(question, hits)

@@ -8,7 +8,6 @@ Engines load their models on first use and are cached per process, so building o
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -83,8 +82,6 @@ EngineFactory = Callable[[ConvertOptions], OcrEngine]
 # Kinds are entry points in the group "archivist.ocr_engines" (pyproject.toml); each names the
 # factory in its module, so an engine's libraries load only when it is built.
 OCR_ENGINES: Registry[EngineFactory] = Registry("OCR engine", GROUPS["ocr_engines"])
-_CACHE: dict[tuple[object, ...], OcrEngine] = {}
-_LOCK = threading.Lock()
 
 
 def register_engine(kind: str, factory: EngineFactory) -> None:
@@ -118,10 +115,4 @@ def make_ocr_engine(opts: ConvertOptions) -> OcrEngine:
     ...
     pipeline.errors.ConfigError: unknown OCR engine 'nope'; valid: rapidocr, tesseract, vlm
     """
-    factory = OCR_ENGINES.get(opts.engine)
-    key = _cache_key(opts)
-    with _LOCK:
-        engine = _CACHE.get(key)
-        if engine is None:
-            engine = _CACHE[key] = factory(opts)
-    return engine
+    return OCR_ENGINES.build(opts.engine, opts, key=_cache_key(opts))

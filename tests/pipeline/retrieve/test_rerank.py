@@ -124,10 +124,8 @@ def overlap_embedder():
     from pipeline import embed
 
     instance = _CountingEmbedder()
-    embed._cached.cache_clear()
     with embed.EMBEDDERS.overridden("word-overlap", lambda opts: instance):
         yield instance
-    embed._cached.cache_clear()
 
 
 def test_embedder_reranker_blends_its_cosine_with_the_fused_score(overlap_embedder):
