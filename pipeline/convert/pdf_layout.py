@@ -267,5 +267,36 @@ def layout_page(
     ]
     blocks: list[Block] = []
     for flow in reading_flows(merge_rows(outside), tables):
-        blocks += _paragraphs(_with_tables(flow, text_tables) if text_tables else flow)
+        blocks += _join_across(
+            _paragraphs(_with_tables(flow, text_tables) if text_tables else flow), blocks
+        )
     return blocks
+
+
+def _carries_on(first: Paragraph, second: Paragraph) -> bool:
+    """``second`` (the top of the next column) finishes ``first``'s sentence: ``first`` ends
+    without closing it, ``second`` starts in lower case, in the same size and style."""
+    last, nxt = first.lines[-1], second.lines[0]
+    text = first.text.rstrip()
+    return (
+        bool(text)
+        and not text.endswith(TERMINAL)
+        and nxt.text[:1].islower()
+        and abs(last.size - nxt.size) <= 0.5
+        and last.bold == nxt.bold
+        and last.italic == nxt.italic
+        and last.mono == nxt.mono == False  # noqa: E712 - code keeps its own blocks
+        and list_marker(second.text) is None
+    )
+
+
+def _join_across(flow: list[Block], before: list[Block]) -> list[Block]:
+    """The flow's blocks, its first paragraph joined to the previous flow's last one when a
+    sentence (or a hyphenated word) runs from the foot of one column to the head of the next."""
+    if not flow or not before:
+        return flow
+    first, last = flow[0], before[-1]
+    if isinstance(first, Paragraph) and isinstance(last, Paragraph) and _carries_on(last, first):
+        last.lines.extend(first.lines)
+        return flow[1:]
+    return flow

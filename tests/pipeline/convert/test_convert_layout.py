@@ -3,6 +3,8 @@ accents drawn apart, words without spaces, text set sideways, provenance."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pymupdf
 
 from pipeline.chunk import chunk_markdown
@@ -163,3 +165,40 @@ def test_blocks_and_chunks_carry_their_page_regions() -> None:
     regions = [r for c in chunks for r in c.regions]
     assert {r.page for r in regions} == {1, 2}
     assert any(r.box == para.box for r in regions)
+
+
+LEFT = (
+    "The harbour office of the small town prints a bulletin",
+    "every week for the pilots and the fishing fleet, with",
+    "the tides, the berths taken and the cargoes landed. In",
+    "winter the bulletin also lists the storms and the infor-",
+)
+RIGHT = (
+    "mation the coastguard sends about wrecks and buoys",
+    "that were moved, which the skippers read with care.",
+    "The office keeps every issue since the first one and",
+    "answers the questions of readers about old notices.",
+)
+
+
+def two_columns_page(page: pymupdf.Page) -> None:
+    page.insert_text((60, 60), "Harbour notes", fontsize=16)
+    for i, (left, right) in enumerate(zip(LEFT, RIGHT, strict=True)):
+        page.insert_text((60, 100 + i * 12), left, fontsize=9)
+        page.insert_text((320, 100 + i * 12), right, fontsize=9)
+
+
+def test_a_sentence_and_a_hyphenated_word_run_on_from_one_column_to_the_next() -> None:
+    md = convert_document(source(make_pdf(two_columns_page))).pages[0].markdown
+    assert "the storms and the information the coastguard sends" in md
+    assert "infor-" not in md
+    # a sentence that ends at the foot of a column does not pull the next column in
+    closed = [*LEFT[:3], "winter the bulletin also lists the storms of the year."]
+    md = convert_document(source(make_pdf(lambda p: _columns(p, closed, RIGHT)))).pages[0].markdown
+    assert "storms of the year.\n\nmation" in md
+
+
+def _columns(page: pymupdf.Page, left: Sequence[str], right: Sequence[str]) -> None:
+    for i, (a, b) in enumerate(zip(left, right, strict=True)):
+        page.insert_text((60, 100 + i * 12), a, fontsize=9)
+        page.insert_text((320, 100 + i * 12), b, fontsize=9)
