@@ -350,6 +350,8 @@ class ConvertOptions(BaseModel):
     # "int8": the RapidOCR recogniser quantised to 8 bits on first use (needs the onnx package):
     # about 1.7× less CPU per scanned page, text read ~1 % different (docs/convert.md).
     ocr_precision: Literal["fp32", "int8"] = "fp32"
+    # The fast engine's recogniser (faster-paddle wheel): "tiny" (default) or "small".
+    ocr_model: Literal["tiny", "small"] = "tiny"
     ocr_languages: tuple[str, ...] = ("fr", "en")
     remove_furniture: bool = Field(
         default=True, description="drop running headers, footers and page numbers"

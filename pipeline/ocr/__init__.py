@@ -1,8 +1,10 @@
 """OCR engines: page images in, text lines with boxes (or Markdown) out.
 
-``make_ocr_engine(opts)`` builds the engine ``opts.engine`` names: ``rapidocr`` (default:
-PP-OCRv6 ONNX models shipped in the ``rapidocr`` wheel, CPU or CUDA), ``tesseract`` (when the
-binary is installed) or ``vlm`` (an OpenAI-compatible vision chat server). Engines import their
+``make_ocr_engine(opts)`` builds the engine ``opts.engine`` names: ``rapidocr`` (PP-OCRv6
+small ONNX models shipped in the ``rapidocr`` wheel, CPU or CUDA), ``fast`` (PP-OCRv6 tiny or
+small from the ``faster-paddle`` wheel, CPU, with a word-list repair of œ/æ/ï), ``routed``
+(``fast`` first, ``rapidocr`` for the lines it is unsure of), ``tesseract`` (when the binary is
+installed) or ``vlm`` (an OpenAI-compatible vision chat server). Engines import their
 libraries only when built, so ``import pipeline.ocr`` stays cheap.
 
 Each kind is one entry point in the group ``archivist.ocr_engines`` (pyproject.toml) naming its

@@ -101,6 +101,7 @@ def _cache_key(opts: ConvertOptions) -> tuple[object, ...]:
         opts.ocr_threads,
         opts.ocr_device,
         opts.ocr_precision,
+        opts.ocr_model,
         opts.ocr_languages,
         opts.vlm,
         opts.cache_dir,

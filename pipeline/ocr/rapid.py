@@ -172,6 +172,34 @@ class RapidOcrEngine:
         height, width = pixels.shape[:2]
         return OcrResult(lines, width, height, rotation, engine=self.kind)
 
+    def read_bands(
+        self, bands: Sequence[tuple[np.ndarray, tuple[float, float, float, float]]]
+    ) -> list[tuple[str, float]]:
+        """Read again the line in the middle of each band: ``(image, box)`` → text, score.
+
+        For a second reading of lines another engine found (the ``routed`` engine): a band is a
+        strip of the upright page around that line. Lines are detected in the strip (tight,
+        turned boxes, as on a page: an axis-aligned cut of a skewed line holds parts of its
+        neighbours), those whose centre lies inside ``box`` (x0, y0, x1, y1) are recognised and
+        joined left to right; the score is their mean confidence (0 when none was found).
+        """
+        if not bands:
+            return []
+        det, _, rec = self._models()
+        try:
+            return [self._read_band(det, rec, *band) for band in bands]
+        except Exception as e:
+            raise EngineError(f"RapidOCR failed on {len(bands)} line bands: {e}") from e
+
+    def _read_band(
+        self, det: Any, rec: Any, image: np.ndarray, box: tuple[float, float, float, float]
+    ) -> tuple[str, float]:
+        image = np.ascontiguousarray(image)
+        lines = self._recognise(rec, image, _row_of(_detect(det, image), box))
+        if not lines:
+            return "", 0.0
+        return " ".join(ln.text for ln in lines), sum(ln.confidence for ln in lines) / len(lines)
+
     def _recognise(self, rec: Any, pixels: np.ndarray, boxes: list[np.ndarray]) -> list[OcrLine]:
         if not boxes:
             return []
@@ -200,6 +228,37 @@ def _detect(det: Any, pixels: np.ndarray) -> list[np.ndarray]:
         return []
     boxes = [np.asarray(b, dtype=np.float32) for b in result.boxes]
     return sorted(boxes, key=lambda b: (float(b[:, 1].min()), float(b[:, 0].min())))
+
+
+def _row_of(boxes: list[np.ndarray], line: tuple[float, float, float, float]) -> list[np.ndarray]:
+    """The detected boxes that make up ``line`` (x0, y0, x1, y1), left to right.
+
+    The anchor is the box whose middle is nearest the line's among those that overlap it most
+    in width; boxes beside it on the same row (their middle within half its height) join it.
+    A neighbouring line's piece inside the line's axis-aligned box (a skewed page) does not.
+    """
+    x0, y0, x1, y1 = line
+    middle = (y0 + y1) / 2
+
+    def overlap(b: np.ndarray) -> float:
+        return max(0.0, min(x1, float(b[:, 0].max())) - max(x0, float(b[:, 0].min())))
+
+    inside = [b for b in boxes if overlap(b) > 0 and y0 <= float(b[:, 1].mean()) <= y1]
+    if not inside:
+        return []
+    anchor = min(inside, key=lambda b: (-overlap(b), abs(float(b[:, 1].mean()) - middle)))
+    half = np.ptp(anchor[:, 1]) / 2
+    centre, (left, right) = float(anchor[:, 1].mean()), (anchor[:, 0].min(), anchor[:, 0].max())
+    row = [
+        b
+        for b in inside
+        if b is anchor
+        or (
+            abs(float(b[:, 1].mean()) - centre) <= half
+            and (b[:, 0].max() <= left or b[:, 0].min() >= right)
+        )
+    ]
+    return sorted(row, key=lambda b: float(b[:, 0].min()))
 
 
 def _crop(pixels: np.ndarray, box: np.ndarray) -> np.ndarray:
