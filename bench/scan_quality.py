@@ -40,6 +40,7 @@ from pipeline.convert import convert_document  # noqa: E402
 from pipeline.models import ConvertOptions, SourceDocument  # noqa: E402
 
 NOISY = REPO / "bench" / "results" / "noisy_fr"
+SHARED = REPO.parent / "shared" / "data" / "pdf"
 _WORD = re.compile(r"\w+")
 
 
@@ -185,6 +186,25 @@ def noisy_set(rotated: bool = True) -> tuple[list[Path], list[str]]:
     pdfs = [NOISY / c.pdf for c in cases]
     truths = [(NOISY / c.truth).read_text(encoding="utf-8") for c in cases]
     return pdfs, truths
+
+
+def shared_set() -> tuple[list[Path], list[str]]:
+    """The shared scanned pages with a truth: docling's one-sentence scan at four angles, and
+    olmOCR's edgar_image (its label leaves out the page's infobox, so no engine reaches 1)."""
+    ocr = SHARED / "docling" / "ocr"
+    pairs = [
+        (ocr / f"{name}.pdf", ocr / "groundtruth" / f"{name}.tesseract.full_page.md")
+        for name in (
+            "ocr_test",
+            "ocr_test_rotated_90",
+            "ocr_test_rotated_180",
+            "ocr_test_rotated_270",
+        )
+    ]
+    labelled = SHARED / "olmocr-labelled"
+    pairs.append((labelled / "edgar_image.pdf", labelled / "edgar.md"))
+    pairs = [(pdf, truth) for pdf, truth in pairs if pdf.exists() and truth.exists()]
+    return [p for p, _ in pairs], [t.read_text(encoding="utf-8") for _, t in pairs]
 
 
 def main() -> None:

@@ -24,7 +24,11 @@ OcrOpt = Annotated[
 ]
 EngineOpt = Annotated[
     str | None,
-    typer.Option("--engine", help="OCR engine: rapidocr (default), tesseract, vlm or a plugin's."),
+    typer.Option(
+        "--engine",
+        help="OCR engine: routed (default: fast, then rapidocr where unsure), fast, rapidocr, "
+        "tesseract, vlm or a plugin's.",
+    ),
 ]
 DpiOpt = Annotated[
     int | None, typer.Option("--dpi", min=50, max=600, help="Render resolution for OCR.")
@@ -49,6 +53,10 @@ LayoutOpt = Annotated[
         show_default=False,
     ),
 ]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--ocr-model", help="fast/routed engines' first reader: tiny (default) or small."),
+]
 VlmUrlOpt = Annotated[
     str | None,
     typer.Option(
@@ -70,6 +78,7 @@ def convert_options(
     vlm_model: str | None = None,
     precision: str | None = None,
     layout: str | None = None,
+    model: str | None = None,
 ) -> ConvertOptions:
     """The settings' ``ConvertOptions`` (``ARCHIVIST_*``, ``archivist.toml``: every convert and
     VLM option) with the flags that were given on top."""
@@ -79,6 +88,8 @@ def convert_options(
         raise typer.BadParameter("must be fp32 or int8", param_hint="--ocr-precision")
     if layout is not None and layout not in ("pymupdf", "imf", "none"):
         raise typer.BadParameter("must be pymupdf, imf or none", param_hint="--layout")
+    if model is not None and model not in ("tiny", "small"):
+        raise typer.BadParameter("must be tiny or small", param_hint="--ocr-model")
     flags = {
         "ocr": ocr.lower() if ocr else None,
         "ocr_engine": engine,
@@ -91,6 +102,7 @@ def convert_options(
         "convert__layout_features": None
         if layout is None
         else ("imf+rf" if layout == "imf" else "rf"),
+        "ocr_model": model,
     }
     opts = Settings(**{k: v for k, v in flags.items() if v is not None}).convert
     if opts.engine not in OCR_ENGINES:

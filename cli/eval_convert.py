@@ -23,6 +23,7 @@ from cli.convert_opts import (
     DpiOpt,
     EngineOpt,
     LayoutOpt,
+    ModelOpt,
     OcrOpt,
     PrecisionOpt,
     VlmModelOpt,
@@ -63,6 +64,7 @@ def eval_convert(
     vlm_model: VlmModelOpt = None,
     ocr_precision: PrecisionOpt = None,
     layout: LayoutOpt = None,
+    ocr_model: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     suite: Annotated[
         list[Path] | None,
@@ -87,7 +89,9 @@ def eval_convert(
     ] = None,
 ) -> None:
     """Score conversion on unit tests (present, absent, order, table, baseline, math)."""
-    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout)
+    opts = convert_options(
+        ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout, ocr_model
+    )
     if suite:
         from cli.eval_suite import run_suite_command
 

@@ -20,6 +20,7 @@ from cli.convert_opts import (
     DpiOpt,
     EngineOpt,
     LayoutOpt,
+    ModelOpt,
     OcrOpt,
     PrecisionOpt,
     VlmModelOpt,
@@ -105,6 +106,7 @@ def convert(
     vlm_model: VlmModelOpt = None,
     ocr_precision: PrecisionOpt = None,
     layout: LayoutOpt = None,
+    ocr_model: ModelOpt = None,
     sidecar: Annotated[
         bool, typer.Option("--sidecar/--no-sidecar", help="Write NAME.json provenance.")
     ] = True,
@@ -112,7 +114,9 @@ def convert(
     """Convert documents to Markdown (one .md per input, mirroring folder structure)."""
     from cli.convert_cmd import convert_or_exit
 
-    opts = convert_options(ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout)
+    opts = convert_options(
+        ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout, ocr_model
+    )
     convert_or_exit(paths, out, opts, sidecar)
 
 

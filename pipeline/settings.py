@@ -109,6 +109,7 @@ FLAT_NAMES: dict[str, Flat] = {
     "ocr_threads": Flat(("convert", "ocr_threads")),
     "ocr_device": Flat(("convert", "ocr_device")),
     "ocr_precision": Flat(("convert", "ocr_precision")),
+    "ocr_model": Flat(("convert", "ocr_model")),
     "ocr_languages": Flat(("convert", "ocr_languages")),
     "cache_dir": Flat(("convert", "cache_dir")),
     "vlm_base_url": Flat(("convert", "vlm", "base_url")),

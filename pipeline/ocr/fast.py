@@ -15,6 +15,7 @@ read again turned half-way; a turn is kept only when the turned page reads bette
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -33,6 +34,8 @@ INSTALL_HINT = "faster-paddle is not installed: pip install 'faster-paddle>=1.0.
 MODELS = ("tiny", "small")
 _ROTATE_CODES = {90: 0, 180: 1, 270: 2}  # cv2.ROTATE_90_CLOCKWISE, _180, _90_COUNTERCLOCKWISE
 # A page read upright scores about 0.97 on noisy scans; upside down or sideways, 0.4-0.85.
+# The tiny model often reads one typographic apostrophe as two ("d’'hôtel", "l'’économie").
+_APOSTROPHES = re.compile("['’]{2,}")
 _LEGIBLE = 0.9
 _TURN_GAIN = 0.05  # a turned reading must beat the page as it is by this much to be kept
 
@@ -95,7 +98,8 @@ class FastOcrEngine:
         result = self._native().ocr(bmp.tobytes())
         lines = []
         for bound in result["bounds"].values():
-            text, score = str(bound["text"]).strip(), float(bound["confidence"])
+            text = _APOSTROPHES.sub(lambda m: m.group(0)[0], str(bound["text"]).strip())
+            score = float(bound["confidence"])
             if not text:
                 continue
             (x0, y0), (x1, y1) = bound["topLeftCoord"], bound["bottomRightCoord"]

@@ -51,7 +51,22 @@ def test_convert_rejects_unknown_modes_and_engines(tmp_path: Path) -> None:
     bad_mode = CliRunner().invoke(app, ["convert", folder, "--out", "x", "--ocr", "sometimes"])
     assert bad_mode.exit_code == 2 and "auto, always or never" in bad_mode.output
     bad_engine = CliRunner().invoke(app, ["convert", folder, "--out", "x", "--engine", "magic"])
-    assert bad_engine.exit_code == 2 and "rapidocr, tesseract, vlm" in bad_engine.output
+    message = " ".join(bad_engine.output.replace("│", " ").split())  # the error box wraps
+    assert bad_engine.exit_code == 2 and "fast, rapidocr, routed, tesseract, vlm" in message
     args = ["convert", folder, "--out", "x", "--ocr-precision", "int4"]
     bad_precision = CliRunner().invoke(app, args)
     assert bad_precision.exit_code == 2 and "fp32 or int8" in bad_precision.output
+    args = ["convert", folder, "--out", "x", "--ocr-model", "medium"]
+    bad_model = CliRunner().invoke(app, args)
+    assert bad_model.exit_code == 2 and "tiny or small" in bad_model.output
+
+
+def test_engine_and_model_flags_reach_the_options(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cli.convert_opts import convert_options
+
+    monkeypatch.setenv("ARCHIVIST_OCR_ENGINE", "rapidocr")
+    assert convert_options().engine == "rapidocr"  # the settings, when no flag is given
+    opts = convert_options(engine="fast", model="small")
+    assert (opts.engine, opts.ocr_model) == ("fast", "small")
+    monkeypatch.delenv("ARCHIVIST_OCR_ENGINE")
+    assert (convert_options().engine, convert_options().ocr_model) == ("routed", "tiny")

@@ -142,3 +142,14 @@ def test_every_convert_option_reaches_the_settings(monkeypatch: pytest.MonkeyPat
             assert got == (tuple(value) if isinstance(value, list) else value), name
             checked.append(name)
     assert {"dpi", "engine", "ocr_languages", "base_url", "concurrency"} <= set(checked)
+
+
+def test_ocr_engine_and_model_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OCR engine and the fast engine's model reach every entry point through the settings
+    (CLI, flows and the API all read ``settings.convert``)."""
+    assert (Settings().convert.engine, Settings().convert.ocr_model) == ("routed", "tiny")
+    monkeypatch.setenv("ARCHIVIST_OCR_ENGINE", "fast")
+    monkeypatch.setenv("ARCHIVIST_OCR_MODEL", "small")
+    assert (Settings().convert.engine, Settings().convert.ocr_model) == ("fast", "small")
+    monkeypatch.setenv("ARCHIVIST_CONVERT__OCR_MODEL", "tiny")  # the tree name wins
+    assert Settings().convert.ocr_model == "tiny"

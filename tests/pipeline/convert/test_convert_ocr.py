@@ -143,7 +143,7 @@ def test_missing_engine_leaves_the_page_needing_ocr() -> None:
     def broken(opts: ConvertOptions) -> object:
         raise EngineError("RapidOCR is not installed: pip install 'rapidocr>=3.4,<4'")
 
-    with base.OCR_ENGINES.overridden("rapidocr", broken):
+    with base.OCR_ENGINES.overridden(ConvertOptions().engine, broken):
         doc = convert_document(src(scanned(ENGLISH)))
     assert doc.status == "partial" and doc.pages[0].status == "needs_ocr"
     assert "pip install" in doc.errors[0].message and doc.errors[0].stage == "ocr"

@@ -21,8 +21,8 @@ def _text(result) -> str:  # type: ignore[no-untyped-def]
 def test_unknown_engine_names_the_valid_ones() -> None:
     with pytest.raises(ConfigError) as info:
         make_ocr_engine(ConvertOptions(engine="magic"))
-    assert "rapidocr, tesseract, vlm" in str(info.value)
-    assert engine_kinds() == ["rapidocr", "tesseract", "vlm"]
+    assert "fast, rapidocr, routed, tesseract, vlm" in str(info.value)
+    assert engine_kinds() == ["fast", "rapidocr", "routed", "tesseract", "vlm"]
 
 
 def test_engines_are_built_once_per_setting() -> None:

@@ -27,8 +27,10 @@ def test_unknown_precision_is_a_config_error() -> None:
 
 def test_precision_is_part_of_the_engine_cache_key() -> None:
     pytest.importorskip("rapidocr")
-    fp32 = make_ocr_engine(ConvertOptions(ocr_device="cpu"))
-    int8 = make_ocr_engine(ConvertOptions(ocr_device="cpu", ocr_precision="int8"))
+    fp32 = make_ocr_engine(ConvertOptions(engine="rapidocr", ocr_device="cpu"))
+    int8 = make_ocr_engine(
+        ConvertOptions(engine="rapidocr", ocr_device="cpu", ocr_precision="int8")
+    )
     assert fp32 is not int8 and getattr(int8, "int8", False) and not getattr(fp32, "int8", True)
 
 
