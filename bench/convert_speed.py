@@ -307,6 +307,10 @@ def _engine_line(row: dict[str, object]) -> str:
     return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
 
 
+def _num(value: object) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def engine_table(runs: list[dict[str, object]]) -> str:
     """A Markdown table, one row per engine and set: the best CPU-s of the attempts (the least
     disturbed by other jobs), the pages/s of that attempt, and the accuracy (the same each run)."""
@@ -324,9 +328,9 @@ def engine_table(runs: list[dict[str, object]]) -> str:
         second = "" if r["lines"] is None else f"{r['second_pass_lines']}/{r['lines']}"
         lines.append(
             f"| {set_name} | {engine} | {r['cpu_s_per_page']:.2f} | "
-            f"{r['pages_per_s']:.2f} ({r['load_1min']:.1f}) | {r['char_accuracy']:.3f} / "
-            f"{r['char_accuracy_text_pages']:.3f} / {r['char_accuracy_table_pages']:.3f} | "
-            f"{r['accent_recall']:.3f} | {r['lost_recall']:.3f} | {second} |"
+            f"{r['pages_per_s']:.2f} ({r['load_1min']:.1f}) | {_num(r['char_accuracy'])} / "
+            f"{_num(r['char_accuracy_text_pages'])} / {_num(r['char_accuracy_table_pages'])} | "
+            f"{_num(r['accent_recall'])} | {_num(r['lost_recall'])} | {second} |"
         )
     return "\n".join(lines)
 

@@ -92,11 +92,11 @@ class EngineRun:
     pages: int
     wall_s: float
     cpu_s: float
-    char_accuracy: float
-    char_accuracy_text_pages: float
-    char_accuracy_table_pages: float
-    accent_recall: float
-    lost_recall: float
+    char_accuracy: float | None
+    char_accuracy_text_pages: float | None
+    char_accuracy_table_pages: float | None
+    accent_recall: float | None
+    lost_recall: float | None
     per_page: list[dict[str, object]]
     markdown: list[str]
     second_pass_lines: int | None = None
@@ -110,10 +110,12 @@ class EngineRun:
         return out
 
 
-def _weighted(scores: list[float], truths: Sequence[str], keep: list[bool]) -> float:
-    """Mean of the kept pages' scores, weighted by the length of their truth."""
+def _weighted(scores: list[float], truths: Sequence[str], keep: list[bool]) -> float | None:
+    """Mean of the kept pages' scores, weighted by the length of their truth (None: no page)."""
     sizes = [len(_plain(t)) if k else 0 for t, k in zip(truths, keep, strict=True)]
-    return sum(s * n for s, n in zip(scores, sizes, strict=True)) / max(sum(sizes), 1)
+    if not sum(sizes):
+        return None
+    return sum(s * n for s, n in zip(scores, sizes, strict=True)) / sum(sizes)
 
 
 def one_document(paths: Sequence[Path]) -> bytes:
@@ -162,8 +164,8 @@ def run_engine(
         _weighted(scores, truths, [True] * len(truths)),
         _weighted(scores, truths, [not t for t in tables]),
         _weighted(scores, truths, tables),
-        found / total if total else 1.0,
-        lost_found / lost_total if lost_total else 1.0,
+        found / total if total else None,
+        lost_found / lost_total if lost_total else None,
         per_page,
         [p.markdown for p in doc.pages],
     )
