@@ -48,7 +48,7 @@ def test_scanned_page_is_read_by_ocr_with_its_accents() -> None:
     assert doc.metadata.language == "fr"
 
 
-@pytest.mark.parametrize("rotate", [90])  # every angle is covered in tests/ocr
+@pytest.mark.parametrize("rotate", [90])  # every angle is covered in tests/pipeline/ocr
 def test_rotated_scan_is_turned_upright(rotate: int) -> None:
     page = convert_document(src(scanned(ENGLISH, rotate=rotate))).pages[0]
     assert page.rotation == (360 - rotate) % 360
