@@ -3,9 +3,10 @@
 Each page is read by ``fast`` (PP-OCRv6 tiny, faster-paddle), turned upright by it, and its lines
 repaired with the word lists (``pipeline.ocr.lexicon``). A line is *unsure* when its confidence
 is under ``min_confidence`` or when it holds a word that no language of the page knows (after
-repair). Unsure lines are cut out of the upright page and read again by ``rapidocr``'s
-recogniser (PP-OCRv6 small, CUDA when present); the second reading replaces the first unless
-it leaves more unknown words. A page with more than ``page_share`` of its lines unsure is read
+repair). Each unsure line is read again by ``rapidocr`` (PP-OCRv6 small, CUDA when present) in
+a strip of the upright page around it: its detector finds the line's tight, turned box, its
+recogniser reads it. The second reading, repaired too, replaces the first unless it leaves more
+unknown words. A page with more than ``page_share`` of its lines unsure is read
 again whole by ``rapidocr`` (detection included): on such a page, cut lines would cost as
 much and read worse.
 
@@ -123,6 +124,7 @@ class RoutedOcrEngine:
         return len(self.words.misses(second)) <= len(self.words.misses(first))
 
     def _count(self, lines: int, again: int, page: bool, repaired: int) -> None:
+        log.debug("routed OCR: %d lines, %d read again (whole page: %s)", lines, again, page)
         with self._lock:
             self.stats.pages += 1
             self.stats.lines += lines
