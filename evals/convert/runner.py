@@ -136,21 +136,22 @@ def score_tests(
             errors.append(f"{test.pdf} page {test.page}: {e}")
             pages[key] = ""
     seconds = time.perf_counter() - started
-    rows = []
-    for test in tests:
-        passed, why = check(test, pages[(test.pdf, test.page)])
-        rows.append(
-            TestRow(
-                id=test.id,
-                pdf=test.pdf,
-                page=test.page,
-                type=test.type,
-                checked=test.checked,
-                passed=passed,
-                explanation=why,
-            )
-        )
+    rows = [checked_row(test, pages[(test.pdf, test.page)]) for test in tests]
     return summarize(name, rows, pages=len(pages), seconds=seconds, errors=errors)
+
+
+def checked_row(test: BenchTest, markdown: str) -> TestRow:
+    """``test`` run on a page's Markdown, as a row of the report."""
+    passed, why = check(test, markdown)
+    return TestRow(
+        id=test.id,
+        pdf=test.pdf,
+        page=test.page,
+        type=test.type,
+        checked=test.checked,
+        passed=passed,
+        explanation=why,
+    )
 
 
 def summarize(

@@ -30,9 +30,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from evals.convert.checks import BenchTest, check, load_tests
+from evals.convert.checks import BenchTest, load_tests
 from evals.convert.runner import (
     TestRow,
+    checked_row,
     edit_distance,
     label_text,
     labelled_pdfs,
@@ -260,20 +261,7 @@ class _Pages:
 def _score_tests(item: EvalSet, name: str, pages: _Pages) -> SetScore:
     assert item.pdfs is not None
     tests: list[BenchTest] = [t for path in item.tests for t in load_tests(path)]
-    rows = []
-    for test in tests:
-        passed, why = check(test, pages.page(item.pdfs / test.pdf, test.page))
-        rows.append(
-            TestRow(
-                id=test.id,
-                pdf=test.pdf,
-                page=test.page,
-                type=test.type,
-                checked=test.checked,
-                passed=passed,
-                explanation=why,
-            )
-        )
+    rows = [checked_row(t, pages.page(item.pdfs / t.pdf, t.page)) for t in tests]
     summary = summarize(name, rows)
     return SetScore(
         set=item.name,

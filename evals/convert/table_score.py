@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from typing import Any
 
 from evals.convert.tables import TableGrid, parse_html_tables, parse_markdown_tables
 
@@ -57,15 +58,17 @@ def table_relations(markdown: str) -> Counter[Relation]:
 
 def score_tables(prediction: str, reference: str) -> float | None:
     """F1 of neighbour relations (0..1); ``None`` when the reference holds no table."""
-    truth = table_relations(reference)
+    return f1(table_relations(prediction), table_relations(reference))
+
+
+def f1(got: Counter[Any], truth: Counter[Any]) -> float | None:
+    """F1 of two multisets (rounded); ``None`` when the reference is empty."""
     if not truth:
         return None
-    got = table_relations(prediction)
     shared = sum((got & truth).values())
     if not shared:
         return 0.0
-    precision = shared / sum(got.values())
-    recall = shared / sum(truth.values())
+    precision, recall = shared / sum(got.values()), shared / sum(truth.values())
     return round(2 * precision * recall / (precision + recall), 4)
 
 
@@ -79,12 +82,4 @@ def headings(markdown: str) -> Counter[str]:
 
 def score_headings(prediction: str, reference: str) -> float | None:
     """F1 of heading texts (which lines are headings, level aside); ``None`` without any."""
-    truth = headings(reference)
-    if not truth:
-        return None
-    got = headings(prediction)
-    shared = sum((got & truth).values())
-    if not shared:
-        return 0.0
-    precision, recall = shared / sum(got.values()), shared / sum(truth.values())
-    return round(2 * precision * recall / (precision + recall), 4)
+    return f1(headings(prediction), headings(reference))
