@@ -126,3 +126,18 @@ def test_a_registered_layout_kind_is_used() -> None:
     assert seen == ["page"]
     # every line is labelled a header, but the paragraph runs on: nothing of it is dropped
     assert BODY[1][:40] in doc.pages[0].markdown
+
+
+@pytest.mark.gpu
+def test_the_layout_model_runs_on_cuda_when_present() -> None:
+    from pipeline.ocr.rapid import cuda_available
+
+    if not cuda_available():
+        pytest.skip("no CUDA GPU visible to onnxruntime")
+    gpu = lm.layout_model(ConvertOptions(ocr_device="cuda"))
+    cpu = lm.layout_model(ConvertOptions(ocr_device="cpu"))
+    assert isinstance(gpu, lm.PyMuPdfLayoutModel) and isinstance(cpu, lm.PyMuPdfLayoutModel)
+    assert gpu.model._model.session.get_providers()[0] == "CUDAExecutionProvider"
+    page = pymupdf.open(stream=make_pdf(leader_table_page))[0]
+    kinds = lambda model: sorted(r.kind for r in model.page_regions(page))  # noqa: E731
+    assert kinds(gpu) == kinds(cpu)
