@@ -39,11 +39,12 @@ from pathlib import Path
 from api.errors import ApiError
 from api.settings import ApiSettings
 from pipeline.errors import ConfigError
+from pipeline.models import COLLECTION_PATTERN
 
 SCOPES = frozenset({"read", "write"})
 MIN_KEY_CHARS = 16
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_COLLECTION = re.compile(r"^[\w.-]{1,100}$")
+_COLLECTION = re.compile(COLLECTION_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,10 @@ access_log = logging.getLogger("api.access")
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a decoded path
+# holding one (``%0a``) must not start a forged line in the log. The backslash is escaped too, so
+# an escape in the log always means an escaped character.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
 
 
 class RequestContextMiddleware:
@@ -87,7 +92,7 @@ class RequestContextMiddleware:
             if state["status"] is None:
                 await _send_error(send_with_id, e.status_code, str(e.detail))
         except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            log.exception("unhandled error on %s %s", loggable(scope["method"]), loggable(path))
             if state["status"] is None:
                 await _send_error(send_with_id, 500, "internal error (see the server log)")
         finally:
@@ -124,15 +129,29 @@ async def _send_error(
     await send({"type": "http.response.body", "body": body})
 
 
+def loggable(text: object) -> str:
+    """``text`` on one line, its control characters written as escapes (``\\x0a``).
+
+    >>> loggable("/v1/x\\n127.0.0.1 GET /forged 200")
+    '/v1/x\\\\x0a127.0.0.1 GET /forged 200'
+    """
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
 def _log_access(scope: Scope, status: int | None, started: float) -> None:
     client = scope.get("client") or ("-", 0)
     key = (scope.get("state") or {}).get("key_name", "-")
     access_log.info(
         "%s %s %s %s %.1fms key=%s",
-        client[0],
-        scope["method"],
-        scope["path"],
+        loggable(client[0]),
+        loggable(scope["method"]),
+        loggable(scope["path"]),
         status if status is not None else "-",
         (time.perf_counter() - started) * 1000,
-        key,
+        loggable(key),
     )

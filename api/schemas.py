@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.models import (
+    COLLECTION_PATTERN,
     Answer,
     Citation,
     DateRange,
@@ -26,7 +27,8 @@ from pipeline.models import (
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 100
-COLLECTION_PATTERN = r"^[\w.-]{1,100}$"
+# A page of the document list starts at most this far in (past it LanceDB's offset overflows).
+MAX_OFFSET = 1_000_000_000
 
 
 class _Request(BaseModel):

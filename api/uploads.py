@@ -112,12 +112,12 @@ async def spool(upload: UploadFile, incoming: Path, *, max_bytes: int) -> Spoole
 
 
 def media_type_of(name: str, head: bytes, path: Path, *, declared: str | None = None) -> str:
-    """The media type by content: PDF by its ``%PDF-`` header, text only if it is UTF-8."""
-    if b"%PDF-" in head:
+    """The media type by content: PDF when ``%PDF-`` starts the file, text only if it is UTF-8."""
+    if head.startswith(b"%PDF-"):
         return "application/pdf"
     suffix = PurePosixPath(name).suffix.lower()
     if suffix == ".pdf":
-        raise ApiError(415, f"{name}: not a PDF (no %PDF- header); send {SUPPORTED}")
+        raise ApiError(415, f"{name}: not a PDF (it does not start with %PDF-); send {SUPPORTED}")
     declared = (declared or "").split(";", 1)[0].strip().lower()
     media_type = TEXT_TYPES.get(suffix) or (
         declared if declared in ("text/plain", "text/markdown") and not suffix else None

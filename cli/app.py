@@ -33,6 +33,22 @@ LangOpt = Annotated[str | None, typer.Option("--language", help="Only this langu
 CollOpt = Annotated[str | None, typer.Option("--collection", help="Only this collection.")]
 
 
+def collection_name(value: str) -> str:
+    """A ``--collection`` that documents are filed under: refused early when not a valid name."""
+    from pipeline.models import check_collection
+
+    try:
+        return check_collection(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+
+
+WriteCollOpt = Annotated[
+    str,
+    typer.Option("--collection", help="Collection to file them under.", callback=collection_name),
+]
+
+
 def open_archive(db: str | None, **overrides: object) -> Archive:
     """An Archive from Settings (env, archivist.toml) with ``--db`` and other flags on top."""
     from pipeline.archive import Archive

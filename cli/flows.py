@@ -15,11 +15,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.app import DbOpt, JsonOpt, app
+from cli.app import DbOpt, JsonOpt, WriteCollOpt, app
 from cli.render import console, err_console, ingest_line
 from pipeline.errors import ArchivistError
 
-CollectionOpt = Annotated[str, typer.Option(help="Collection to file documents under.")]
+CollectionOpt = WriteCollOpt
 PatternOpt = Annotated[
     list[str] | None,
     typer.Option("--pattern", "-p", help="Glob of files to take (repeatable; default pdf/md/txt)."),

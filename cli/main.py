@@ -15,7 +15,17 @@ from typing import Annotated
 
 import typer
 
-from cli.app import CollOpt, DateOpt, DbOpt, JsonOpt, KOpt, LangOpt, app, open_archive
+from cli.app import (
+    CollOpt,
+    DateOpt,
+    DbOpt,
+    JsonOpt,
+    KOpt,
+    LangOpt,
+    WriteCollOpt,
+    app,
+    open_archive,
+)
 from cli.convert_opts import (
     DpiOpt,
     EngineOpt,
@@ -85,7 +95,7 @@ def _run_ingest(archive, paths: list[Path], collection: str, as_json: bool) -> l
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
     db: DbOpt = None,
-    collection: Annotated[str, typer.Option(help="Collection to file them under.")] = "default",
+    collection: WriteCollOpt = "default",
     as_json: JsonOpt = False,
 ) -> None:
     """Convert, chunk, embed and index documents. Unchanged files cost nothing."""

