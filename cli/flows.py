@@ -30,6 +30,20 @@ ExcludeOpt = Annotated[
 PruneOpt = Annotated[
     bool, typer.Option("--prune", help="Remove from the index what left the source.")
 ]
+AllowCollOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-collection",
+        help="A collection a feed's lines may name besides --collection (repeatable).",
+    ),
+]
+AllowPrefixOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-prefix",
+        help="An object-storage prefix (s3://bucket/dir/) a feed's lines may read (repeatable).",
+    ),
+]
 
 
 def _quiet_prefect() -> None:
@@ -68,6 +82,8 @@ def sync(
             "--option", "-o", help="Storage option key=value (endpoint_url=…; not secrets)."
         ),
     ] = None,
+    allow_collection: AllowCollOpt = None,
+    allow_prefix: AllowPrefixOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Sync a folder, bucket, URL list or press feed into the index (a Prefect flow run).
@@ -92,8 +108,10 @@ def sync(
             max_bytes=int(max_mb * 1024 * 1024),
             timeout_s=timeout,
             storage_options=_storage_options(option),
+            allow_collections=allow_collection,
+            allow_prefixes=allow_prefix,
         )
-    except ArchivistError as e:
+    except (ArchivistError, ValueError) as e:  # ValueError: a bad --allow-prefix
         err_console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from e
     if as_json:
@@ -182,6 +200,8 @@ def deploy(
     serve: Annotated[
         bool, typer.Option("--serve", help="Run the schedule in this process (no worker).")
     ] = False,
+    allow_collection: AllowCollOpt = None,
+    allow_prefix: AllowPrefixOpt = None,
 ) -> None:
     """Schedule ingestion of a source with a cron (a Prefect deployment).
 
@@ -196,6 +216,8 @@ def deploy(
         "patterns": pattern,
         "exclude": exclude,
         "prune": prune,
+        "allow_collections": allow_collection,
+        "allow_prefixes": allow_prefix,
     }
     try:
         if serve:

@@ -18,9 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.models import DEFAULT_COLLECTION, SourceDocument, SourceMetadata
+from pipeline.models import (
+    DEFAULT_COLLECTION,
+    SourceDocument,
+    SourceMetadata,
+    check_collection,
+)
 from pipeline.registry import GROUPS, Registry
 
 DEFAULT_PATTERNS = ("*.pdf", "*.md", "*.markdown", "*.txt")
@@ -64,6 +69,13 @@ class ConnectorSpec(BaseModel):
 
     ``kind`` is one of ``CONNECTORS`` or ``auto`` (guessed from ``source``: a folder, an
     ``s3://``-style URL, a ``.jsonl`` press feed, an ``http(s)://`` URL or a text file of URLs).
+
+    What a source's own entries may choose is bounded here, by whoever runs the sync (the
+    operator, a deployment's parameters), never by the entries: ``allow_collections`` are the
+    collections a press feed's lines may name besides ``collection``, and ``allow_prefixes``
+    the object-storage prefixes (``s3://press-archive/1987/``) its lines may point into with
+    ``storage_options``'s credentials. Both are empty by default: a feed files everything under
+    ``collection`` and reads only its own folder and public HTTP(S) URLs.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -77,6 +89,33 @@ class ConnectorSpec(BaseModel):
     allow_private: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout_s: float = 60.0
+    allow_collections: tuple[str, ...] = ()
+    allow_prefixes: tuple[str, ...] = ()
+
+    @field_validator("collection")
+    @classmethod
+    def _valid_collection(cls, value: str) -> str:
+        return check_collection(value)
+
+    @field_validator("allow_collections")
+    @classmethod
+    def _valid_collections(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_collection(name) for name in value)
+
+    @field_validator("allow_prefixes")
+    @classmethod
+    def _valid_prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for prefix in value:
+            scheme, sep, rest = prefix.partition("://")
+            if not sep or "::" in prefix or scheme.lower() in ("file", "http", "https", ""):
+                raise ValueError(f"{prefix!r} is not an object-storage prefix (s3://bucket/…)")
+            if not rest.strip("/"):
+                raise ValueError(f"{prefix!r} names no bucket")
+        return tuple(p if p.endswith("/") else p + "/" for p in value)
+
+    def may_file_under(self, collection: str) -> bool:
+        """Whether an entry of this source may name ``collection``."""
+        return collection == self.collection or collection in self.allow_collections
 
     def resolved_kind(self) -> str:
         """``kind``, with ``auto`` replaced by the kind ``source`` looks like."""

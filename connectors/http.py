@@ -1,18 +1,23 @@
 """HTTP(S) documents: a list of URLs, fetched with a size limit, a timeout and an address check.
 
 A URL list is one URL per line (``#`` starts a comment), or a single ``http(s)://`` URL given as
-the source. Fetching is careful because a URL list is input from elsewhere:
+the source. Fetching is careful because a URL list (or a press feed) is input from elsewhere:
 
 - only the allowed schemes (``https``, ``http``) are fetched: ``file://``, ``ftp://`` … are refused;
-- the host's addresses are checked before connecting, and again at every redirect: loopback,
-  private, link-local and other non-public addresses are refused unless ``allow_private``
-  (for an intranet, or a test server on 127.0.0.1);
+- the host is resolved **once per connection** and the socket connects to the address that was
+  checked (``ssrfguard``: the address is pinned, TLS is still verified against the host name),
+  so a DNS answer that changes between the check and the connection (DNS rebinding) cannot
+  reach another address. Loopback, private, link-local, cloud-metadata and other non-public
+  addresses are refused, at every redirect too, unless ``allow_private`` (for an intranet, or a
+  test server on 127.0.0.1); encoded hosts (``2130706433``, ``0177.0.0.1``) are refused always;
+- proxies from the environment are not used for these fetches (a proxy resolves names itself,
+  so the pin could not hold);
 - bodies larger than ``max_bytes`` are cut off and refused (``Content-Length`` is checked first);
 - timeouts, connection errors, 429 and 5xx are ``EngineError(retryable=True)`` (the flow's task
   retries them); 4xx and refusals are ``DocumentLoadError`` (the document fails with its reason).
 
 >>> try:
-...     check_url("file:///etc/passwd", allow_private=False)
+...     check_url("file:///etc/passwd")
 ... except DocumentLoadError as e:
 ...     print(e)
 refused file:///etc/passwd: scheme 'file' is not allowed (allowed: https, http)
@@ -20,19 +25,24 @@ refused file:///etc/passwd: scheme 'file' is not allowed (allowed: https, http)
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-import socket
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from connectors.base import ConnectorSpec, Listing, Problem, SourceRef
 from pipeline.errors import DocumentLoadError, EngineError
 from pipeline.models import SourceDocument, SourceMetadata
 
+if TYPE_CHECKING:
+    from ssrfguard import Policy
+
 ALLOWED_SCHEMES = ("https", "http")
 MAX_REDIRECTS = 5
 USER_AGENT = "archivist (document ingestion)"
+_EVERY_PORT = frozenset(range(1, 65536))  # the address is what is guarded, not the port
+_EVERYWHERE = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 
 class Fetched(NamedTuple):
@@ -41,15 +51,9 @@ class Fetched(NamedTuple):
     url: str
 
 
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def check_url(url: str, *, allow_private: bool, schemes: tuple[str, ...] = ALLOWED_SCHEMES) -> None:
-    """Refuse (``DocumentLoadError``) a URL with another scheme, or whose host resolves to a
-    non-public address unless ``allow_private``; an unresolvable host is ``EngineError``."""
+def check_url(url: str, *, schemes: tuple[str, ...] = ALLOWED_SCHEMES) -> None:
+    """Refuse (``DocumentLoadError``) a URL with another scheme, or without a host. Addresses
+    are checked when connecting (``fetch_url``), where they cannot change any more."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in schemes:
@@ -57,23 +61,17 @@ def check_url(url: str, *, allow_private: bool, schemes: tuple[str, ...] = ALLOW
         raise DocumentLoadError(
             f"refused {url}: scheme {scheme!r} is not allowed (allowed: {allowed})"
         )
-    host = parts.hostname
-    if not host:
+    if not parts.hostname:
         raise DocumentLoadError(f"refused {url}: no host")
-    if allow_private:
-        return
-    port = parts.port or (443 if scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as e:
-        raise EngineError(f"cannot resolve {host}: {e}", retryable=True) from e
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not _is_public(ip):
-            raise DocumentLoadError(
-                f"refused {url}: {host} resolves to non-public address {ip} "
-                "(allow private addresses explicitly to fetch from it)"
-            )
+
+
+@functools.lru_cache(maxsize=2)
+def _policy(allow_private: bool) -> Policy:
+    """What a fetch may reach: public addresses on any port, or every address when allowed."""
+    from ssrfguard import Policy
+
+    networks = _EVERYWHERE if allow_private else ()
+    return Policy(allowed_ports=_EVERY_PORT, allowed_networks=networks, max_redirects=MAX_REDIRECTS)
 
 
 def fetch_url(
@@ -86,12 +84,21 @@ def fetch_url(
 ) -> Fetched:
     """GET ``url`` with the checks above, following at most ``MAX_REDIRECTS`` redirects."""
     import httpx
+    from ssrfguard import SSRFGuardError
+    from ssrfguard.httpx import Client
 
     timeout = httpx.Timeout(timeout_s)
     headers = {"User-Agent": USER_AGENT}
-    with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as client:
+    client = Client(
+        policy=_policy(allow_private),
+        timeout=timeout,
+        headers=headers,
+        follow_redirects=False,
+        trust_env=False,
+    )
+    with client:
         for _ in range(MAX_REDIRECTS + 1):
-            check_url(url, allow_private=allow_private, schemes=schemes)
+            check_url(url, schemes=schemes)
             try:
                 with client.stream("GET", url) as response:
                     if response.is_redirect and "location" in response.headers:
@@ -101,6 +108,11 @@ def fetch_url(
                     data = _read_limited(url, response, max_bytes)
                     media_type = response.headers.get("content-type")
                     return Fetched(data, media_type, url)
+            except SSRFGuardError as e:
+                raise DocumentLoadError(
+                    f"refused {url}: non-public address or host ({e}); "
+                    "allow private addresses explicitly to fetch from an intranet"
+                ) from e
             except httpx.TimeoutException as e:
                 raise EngineError(f"{url}: timed out after {timeout_s:g}s", retryable=True) from e
             except httpx.TransportError as e:

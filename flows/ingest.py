@@ -82,6 +82,8 @@ def make_spec(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout_s: float = 60.0,
     storage_options: dict[str, str] | None = None,
+    allow_collections: list[str] | None = None,
+    allow_prefixes: list[str] | None = None,
 ) -> ConnectorSpec:
     """A ``ConnectorSpec`` from flow parameters (local paths made absolute)."""
     if "://" not in source and kind in ("auto", "local", "feed", "urls"):
@@ -96,6 +98,8 @@ def make_spec(
         max_bytes=max_bytes,
         timeout_s=timeout_s,
         storage_options=tuple(sorted((storage_options or {}).items())),
+        allow_collections=tuple(allow_collections or ()),
+        allow_prefixes=tuple(allow_prefixes or ()),
     )
 
 
@@ -120,6 +124,8 @@ def ingest_flow(
     timeout_s: float = 60.0,
     storage_options: dict[str, str] | None = None,
     task_runner: str | None = None,
+    allow_collections: list[str] | None = None,
+    allow_prefixes: list[str] | None = None,
 ) -> SyncReport:
     """Sync ``source`` into the index ``db``: one result per document, a summary artifact.
 
@@ -128,6 +134,8 @@ def ingest_flow(
     documents are prepared: ``threads``, ``dask``, ``dask://host:port``, ``ray``, ``ray://…``
     (see ``flows.runners``); the index is written from this process only, in batches.
     ``prune`` removes from the index the documents that left the source.
+    ``allow_collections`` and ``allow_prefixes`` are what a press feed's lines may name
+    besides ``collection`` and the manifest's folder (``ConnectorSpec``; docs/security.md).
     """
     started = time.monotonic()
     db = resolve_db(db)
@@ -141,6 +149,8 @@ def ingest_flow(
         max_bytes=max_bytes,
         timeout_s=timeout_s,
         storage_options=storage_options,
+        allow_collections=allow_collections,
+        allow_prefixes=allow_prefixes,
     )
     archive_for(db)  # load the embedder and open the tables once, before the tasks start
     listing: Listing = list_source(spec)

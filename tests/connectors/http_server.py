@@ -14,8 +14,13 @@ DOCS: dict[str, bytes] = {
 }
 
 
+# Every path requested, in order: a test that must not reach the server checks it stays empty.
+SEEN: list[str] = []
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        SEEN.append(self.path)
         if self.path in DOCS:
             body = DOCS[self.path]
             self.send_response(200)

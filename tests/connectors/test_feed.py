@@ -25,12 +25,13 @@ def test_manifest_entries_and_problems(tmp_path: Path) -> None:
     ]  # fmt: skip
     manifest = tmp_path / "feed.jsonl"
     manifest.write_text("\n".join(lines) + "\n")
-    listing = make_connector(ConnectorSpec(source=str(manifest), collection="agence")).list()
+    spec = ConnectorSpec(source=str(manifest), collection="agence", allow_collections=("presse",))
+    listing = make_connector(spec).list()
     a, b = listing.refs
     assert a.uri == str((tmp_path / "docs" / "a.md").resolve())
     assert a.metadata.title == "Grève" and a.metadata.date == dt.date(1983, 5, 12)
     assert (a.metadata.language, a.metadata.source) == ("fr", "Le Courrier")
-    assert a.metadata.collection == "presse"  # the line's own collection wins
+    assert a.metadata.collection == "presse"  # the line's own (allowed) collection wins
     assert b.metadata.date == dt.date(1994, 1, 1) and b.metadata.collection == "agence"
     problems = {p.where.rsplit(":", 1)[1]: p.reason for p in listing.problems}
     assert sorted(problems, key=int) == ["4", "5", "6", "7", "8"]
