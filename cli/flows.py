@@ -277,6 +277,9 @@ def maintain(
     except ArchivistError as e:
         err_console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from e
+    if result.leftovers:
+        chunks, docs = sum(result.leftovers.values()), len(result.leftovers)
+        console.print(f"repaired  {chunks} chunks of {docs} unfinished writes removed")
     for step in result.indexes:
         console.print(f"index     {step}")
     for name, before in result.versions_before.items():

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from pipeline.answer.stream import AnswerStream
 from pipeline.embed import Embedder, make_embedder
+from pipeline.errors import ArchivistError
 from pipeline.ingest import Ingestor, Stages
 from pipeline.models import Answer, Chunk, Hit, IngestResult, SearchFilters, SourceDocument
 from pipeline.question import parse_question
@@ -28,6 +30,8 @@ from pipeline.tokens import TokenCounter, default_token_counter, make_token_coun
 
 if TYPE_CHECKING:
     from pipeline.answer import Answerer
+
+log = logging.getLogger(__name__)
 
 
 class Archive:
@@ -67,6 +71,12 @@ class Archive:
 
     @functools.cached_property
     def ingestor(self) -> Ingestor:
+        """The ingest engine over this index; the first one a process builds also removes what
+        a crashed writer left (``LanceChunkStore.repair``), before it writes anything."""
+        try:
+            self.store.repair()
+        except (ArchivistError, OSError) as e:  # a read-only index: its searches hide them anyway
+            log.warning("could not remove a crash's leftovers from %s: %s", self.store.opts.uri, e)
         return Ingestor(
             store=self.store,
             embedder=self.embedder,

@@ -471,6 +471,12 @@ class StoreOptions(BaseModel):
     commit_retries: int = Field(default=6, ge=0)
     commit_backoff_s: float = Field(default=0.1, ge=0.0)
     cleanup_older_than_days: float = Field(default=7.0, ge=0.0)
+    repair_after_s: float = Field(
+        default=3600.0,
+        ge=0.0,
+        description="chunks without a committed document row older than this are a crash's "
+        "leftovers: removed by repair (at ingest start and by maintain)",
+    )
 
     def __hash__(self) -> int:  # frozen options stay hashable despite the dict field
         return hash(self.model_dump_json())

@@ -68,6 +68,7 @@ def chunks_schema(embedder: str, dim: int, languages: Sequence[str]) -> pa.Schem
         pa.field("regions", pa.string()),  # JSON list of PageRegion: where the chunk lies
         pa.field("spans", pa.string()),  # JSON [start, end, page, x0, y0, x1, y1] per line
         pa.field("furniture", pa.string()),  # headers/footers of its pages (full-text only)
+        pa.field("written_at", pa.timestamp("us", tz="UTC")),  # leftovers of a crash are old
     ]
     return pa.schema(
         fields, metadata={META_EMBEDDER: embedder.encode(), META_DIM: str(dim).encode()}

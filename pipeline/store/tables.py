@@ -4,10 +4,11 @@
 The embedder's name and dimension are written into the chunks table's schema metadata when it is
 created; opening it with another embedder raises ``IndexSchemaError`` instead of mixing vector
 spaces.
-Writes are idempotent (``merge_insert`` on ids). A document's chunks are written before its row, so
-a crash in between leaves chunks without a document row, which the next ingest of the same bytes
-overwrites: nothing half-written is ever reported as ingested. Every write is retried on commit
-conflicts, so several processes may write one index (``pipeline.store.upkeep``).
+Writes are idempotent (``merge_insert`` on ids). A document's chunks are written before its row,
+and the row is the commit mark: searches show only chunks whose document row is committed, so a
+crash between the two commits leaves nothing visible, and ``repair`` removes what it left
+(``pipeline.store.visibility``). Every write is retried on commit conflicts, so several
+processes may write one index (``pipeline.store.upkeep``).
 
 The index may be a folder, object storage (``s3://bucket/prefix``, with ``storage_options``) or
 LanceDB Cloud (``db://name``); docs/storage.md shows each.
@@ -37,7 +38,7 @@ from pipeline.models import (
     StoreOptions,
 )
 from pipeline.spans import spans_from_json, spans_json
-from pipeline.store import upkeep
+from pipeline.store import upkeep, visibility
 from pipeline.store.schema import (
     CHUNKS,
     DOCUMENTS,
@@ -115,9 +116,11 @@ class LanceChunkStore:
                 "Use another --db or re-ingest into an empty one."
             )
         names = set(self.chunks.schema.names)
-        for column in ("regions", "spans", "furniture"):  # an index made before chunks had them
+        added = {"regions": "STRING", "spans": "STRING", "furniture": "STRING",
+                 "written_at": "TIMESTAMP"}  # fmt: skip
+        for column, kind in added.items():  # an index made before chunks had them
             if column not in names:
-                self.chunks.add_columns({column: "CAST(NULL AS STRING)"})
+                self.chunks.add_columns({column: f"CAST(NULL AS {kind})"})
         self.languages = tuple(lang for lang in self.languages if fts_column(lang) in names)
 
     # --- documents ---
@@ -175,12 +178,13 @@ class LanceChunkStore:
             return
         rows: list[dict[str, Any]] = []
         stale: list[str] = []
+        now = dt.datetime.now(dt.UTC)
         for record, chunks, vectors in batch:
             if not chunks:
                 continue
             if vectors is None or len(vectors) != len(chunks):
                 raise ValueError(f"{record.doc_id}: {len(chunks)} chunks need as many vectors")
-            rows.extend(self._chunk_row(c, v) for c, v in zip(chunks, vectors, strict=True))
+            rows.extend(self._chunk_row(c, v, now) for c, v in zip(chunks, vectors, strict=True))
             stale.append(f"(doc_id = {sql_str(record.doc_id)} AND ordinal >= {len(chunks)})")
         if rows:
             data = pa.Table.from_pylist(rows, schema=self.chunks.schema)
@@ -210,9 +214,10 @@ class LanceChunkStore:
         self._commit("compact documents", lambda: self.documents.optimize(), self.documents)
 
     def maintain(self, *, older_than: dt.timedelta | None = None) -> upkeep.Maintenance:
-        """Scheduled upkeep: create missing indexes, compact both tables, fold new rows into
-        every index and delete the table versions older than ``older_than`` (default
-        ``StoreOptions.cleanup_older_than_days``), which frees their files.
+        """Scheduled upkeep: remove a crash's leftover chunks (``repair``), create missing
+        indexes, compact both tables, fold new rows into every index and delete the table
+        versions older than ``older_than`` (default ``StoreOptions.cleanup_older_than_days``),
+        which frees their files.
 
         A version still read by a running search or written on by another process must not be
         removed: keep ``older_than`` well above the longest query or ingest run (days, not
@@ -221,15 +226,32 @@ class LanceChunkStore:
         if older_than is None:
             older_than = dt.timedelta(days=self.opts.cleanup_older_than_days)
         tables = {CHUNKS: self.chunks, DOCUMENTS: self.documents}
-        return upkeep.maintain(tables, self.ensure_indexes, self._commit, older_than)
+        leftovers = self.repair()
+        done = upkeep.maintain(tables, self.ensure_indexes, self._commit, older_than)
+        return done._replace(leftovers=leftovers)
 
     def delete_document(self, doc_id: str) -> None:
-        """Remove a document and its chunks (chunks first: no orphan is ever searchable)."""
+        """Remove a document and its chunks: the row first, so the document leaves every search
+        at once; chunks a crash leaves behind are invisible and ``repair`` removes them."""
         where = f"doc_id = {sql_str(doc_id)}"
-        self._commit("delete chunks", lambda: self.chunks.delete(where), self.chunks)
         self._commit("delete document", lambda: self.documents.delete(where), self.documents)
+        self._commit("delete chunks", lambda: self.chunks.delete(where), self.chunks)
 
-    def _chunk_row(self, chunk: Chunk, vector: np.ndarray) -> dict[str, Any]:
+    def repair(self, *, older_than: dt.timedelta | None = None) -> dict[str, int]:
+        """Remove the chunks a crash left without a committed row (written more than
+        ``older_than`` ago, default ``StoreOptions.repair_after_s``); returns them per
+        document. Cheap when there are none: one read of the chunks' ids."""
+        if older_than is None:
+            older_than = dt.timedelta(seconds=self.opts.repair_after_s)
+        cutoff = dt.datetime.now(dt.UTC) - older_than
+        leftovers = visibility.leftover_chunks(self.chunks, self.documents, older_than=cutoff)
+        for doc_id, n in leftovers.items():
+            delete = functools.partial(self.chunks.delete, f"doc_id = {sql_str(doc_id)}")
+            self._commit("remove leftover chunks", delete, self.chunks)
+            log.warning("%s: removed %d chunks a crash left without a document row", doc_id, n)
+        return leftovers
+
+    def _chunk_row(self, chunk: Chunk, vector: np.ndarray, now: dt.datetime) -> dict[str, Any]:
         from pipeline.chunk import context_header
 
         row = chunk.model_dump()
@@ -242,6 +264,7 @@ class LanceChunkStore:
         row["vector"] = np.asarray(vector, dtype=np.float32).tolist()
         row["regions"] = json.dumps([r.model_dump() for r in chunk.regions])
         row["spans"] = spans_json(chunk.spans)
+        row["written_at"] = now
         return row
 
     # --- search ---
@@ -294,12 +317,15 @@ class LanceChunkStore:
         if not self.languages:
             return []
         lang = language if language in self.languages else self.languages[0]
-        q = self.chunks.search(query, query_type="fts", fts_columns=fts_column(lang))
         where = filter_sql(filters)
-        if where:
-            q = q.where(where, prefilter=True)
-        rows = q.select([*_CHUNK_COLUMNS, "_score"]).limit(k).to_list()
-        return [(_chunk(r), float(r["_score"])) for r in rows]
+
+        def top(limit: int) -> list[dict[str, Any]]:
+            q = self.chunks.search(query, query_type="fts", fts_columns=fts_column(lang))
+            if where:
+                q = q.where(where, prefilter=True)
+            return q.select([*_CHUNK_COLUMNS, "_score"]).limit(limit).to_list()
+
+        return [(_chunk(r), float(r["_score"])) for r in self._visible(top, k)]
 
     def search_vector(
         self, vector: np.ndarray, *, k: int, filters: SearchFilters | None = None
@@ -311,21 +337,37 @@ class LanceChunkStore:
         (``vector_refine_factor``) to win back what PQ codes lose; without an index the scan is
         exact and these settings do nothing.
         """
-        # a vector query builder (search() is typed as the generic base class)
-        q: Any = self.chunks.search(np.asarray(vector, dtype=np.float32))
-        q = q.distance_type("cosine").minimum_nprobes(self.opts.vector_nprobes)
-        q = q.maximum_nprobes(0).refine_factor(self.opts.vector_refine_factor)
         where = filter_sql(filters)
-        if where:
-            q = q.where(where, prefilter=True)
-        rows = q.select([*_CHUNK_COLUMNS, "_distance"]).limit(k).to_list()
-        return [(_chunk(r), float(r["_distance"])) for r in rows]
+
+        def top(limit: int) -> list[dict[str, Any]]:
+            # a vector query builder (search() is typed as the generic base class)
+            q: Any = self.chunks.search(np.asarray(vector, dtype=np.float32))
+            q = q.distance_type("cosine").minimum_nprobes(self.opts.vector_nprobes)
+            q = q.maximum_nprobes(0).refine_factor(self.opts.vector_refine_factor)
+            if where:
+                q = q.where(where, prefilter=True)
+            return q.select([*_CHUNK_COLUMNS, "_distance"]).limit(limit).to_list()
+
+        return [(_chunk(r), float(r["_distance"])) for r in self._visible(top, k)]
+
+    def _visible(self, top: Callable[[int], list[dict[str, Any]]], k: int) -> list[dict[str, Any]]:
+        """The best ``k`` rows of ``top`` whose document is committed (``visibility``); asks
+        for more when leftovers of a crash took places, up to ``_WIDEN`` times ``k``."""
+        limit = k
+        while True:
+            rows = top(limit)
+            shown = visibility.visible_ids(self.documents, {r["doc_id"] for r in rows})
+            kept = [r for r in rows if r["doc_id"] in shown]
+            if len(kept) >= k or len(rows) < limit or limit >= _WIDEN * k:
+                return kept[:k]
+            limit *= 4
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         rows = self.chunks.search().where(f"doc_id = {sql_str(doc_id)}").select(_CHUNK_COLUMNS)
         return sorted((_chunk(r) for r in rows.limit(None).to_list()), key=lambda c: c.ordinal)
 
 
+_WIDEN = 64  # a search looks this many times deeper at most to fill k with visible chunks
 _CHUNK_COLUMNS = [
     "chunk_id", "doc_id", "ordinal", "text", "heading_path", "page_start", "page_end",
     "title", "source", "date", "language", "collection", "regions", "spans", "furniture",

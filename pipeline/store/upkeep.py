@@ -208,6 +208,8 @@ class Maintenance(NamedTuple):
     rows: dict[str, int]
     indexes: list[str]
     older_than: dt.timedelta
+    # Chunks a crash left without a committed document row, removed first (per document).
+    leftovers: Mapping[str, int] = {}
 
 
 def maintain(

@@ -125,3 +125,70 @@ def test_writes_are_compacted_periodically(tmp_path: Path) -> None:
     record = DocumentRecord(doc_id=doc_id, uri="/x/9.pdf", chunks=1)
     s.write_document(record, [_chunk(doc_id, 0, "text 9")], np.stack([_vec(1.0)]))
     assert fragments(s) == 1 and s.chunks.count_rows() == 4
+
+
+def test_chunks_without_a_committed_row_are_never_shown(
+    store: LanceChunkStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documents row is the commit mark: chunks whose row never came (a crash between the
+    two commits) or whose row says failed are left out of both rankers, and only a repair
+    older than the grace removes them (a write in progress elsewhere is not a leftover)."""
+    ghost, failed = "d" * 64, "e" * 64
+    real = LanceChunkStore._commit
+
+    def no_row(self: LanceChunkStore, what: str, op: object, table: object = None) -> object:
+        if what == "write documents":
+            raise RuntimeError("killed before the row's commit")
+        return real(self, what, op, table)  # type: ignore[arg-type]
+
+    text = "Les dockers de Port-Aurèle reprennent le travail."
+    monkeypatch.setattr(LanceChunkStore, "_commit", no_row)
+    with pytest.raises(RuntimeError):
+        store.write_document(
+            DocumentRecord(doc_id=ghost, uri="/x/ghost.pdf", chunks=1),
+            [_chunk(ghost, 0, text)],
+            np.stack([_vec(1.0)]),
+        )
+    monkeypatch.setattr(LanceChunkStore, "_commit", real)
+    store.write_document(
+        DocumentRecord(doc_id=failed, uri="/x/failed.pdf", chunks=1),
+        [_chunk(failed, 0, text)],
+        np.stack([_vec(1.0)]),
+    )
+    store.write_document(
+        DocumentRecord(doc_id=failed, uri="/x/failed.pdf", status="failed"), [], None
+    )
+    store.ensure_indexes()
+    assert store.chunks.count_rows(f"doc_id IN ('{ghost}', '{failed}')") == 2
+    fts = store.search_fts("dockers Port-Aurèle travail", language="French", k=5)
+    vector = store.search_vector(_vec(1.0), k=5)
+    shown = {c.doc_id for c, _ in fts + vector}
+    assert "a" * 64 in shown and not shown & {ghost, failed}
+    assert len(vector) == 3  # every visible document, and only those
+
+    assert store.repair() == {}  # written just now: maybe a write in progress elsewhere
+    assert store.repair(older_than=dt.timedelta(0)) == {ghost: 1, failed: 1}
+    assert store.chunks.count_rows() == 3
+
+
+def test_delete_removes_the_row_first(
+    store: LanceChunkStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = "a" * 64
+    real = LanceChunkStore._commit
+
+    def die_before_chunks(
+        self: LanceChunkStore, what: str, op: object, table: object = None
+    ) -> object:
+        if what == "delete chunks":
+            raise RuntimeError("killed between the two deletes")
+        return real(self, what, op, table)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LanceChunkStore, "_commit", die_before_chunks)
+    with pytest.raises(RuntimeError):
+        store.delete_document(doc)
+    monkeypatch.setattr(LanceChunkStore, "_commit", real)
+    assert store.get_document(doc) is None
+    hits = store.search_fts("dockers Port-Aurèle grève", language="French", k=5)
+    assert doc not in {c.doc_id for c, _ in hits}
+    assert store.repair(older_than=dt.timedelta(0)) == {doc: 1}
