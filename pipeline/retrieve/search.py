@@ -27,12 +27,14 @@ With one ranker (``mode="fts"`` or ``"vector"``) its own order and scores are ke
 
 from __future__ import annotations
 
+import numpy as np
+
 from pipeline.embed import Embedder
 from pipeline.lang import detect_language
-from pipeline.models import Chunk, Hit, RetrieveOptions, SearchFilters
-from pipeline.retrieve.fusion import Fused, fuse_rrf, fuse_scores
+from pipeline.models import Hit, RetrieveOptions, SearchFilters
+from pipeline.retrieve.fusion import Fusion, Ranking, fuse_rrf_arrays, fuse_score_arrays
 from pipeline.retrieve.rerank import Reranker
-from pipeline.store import LanceChunkStore
+from pipeline.store import Candidates, LanceChunkStore
 from pipeline.store.schema import LANGUAGE_CODES
 
 _LANG_NAMES = {code: name.capitalize() for name, code in LANGUAGE_CODES.items()}
@@ -58,53 +60,55 @@ def retrieve(
     query = query.strip()
     if not query:
         return []
-    fts: list[tuple[Chunk, float]] = []
-    vec: list[tuple[Chunk, float]] = []
+    language_name = ""
     if opts.mode in ("hybrid", "fts"):
         code = language if language is not None else detect_language(query)
-        stemmed = _LANG_NAMES.get(code or "", "")
-        fts = store.search_fts(query, language=stemmed, k=opts.candidates, filters=filters)
-    if opts.mode in ("hybrid", "vector"):
-        vec = store.search_vector(embedder.embed_query(query), k=opts.candidates, filters=filters)
-    distances = {c.chunk_id: d for c, d in vec}
+        language_name = _LANG_NAMES.get(code or "", "")
+    # Both rankers at once; the question is embedded while the full-text query runs.
+    fts, vec = store.candidates(
+        text=query if opts.mode in ("hybrid", "fts") else None,
+        language=language_name,
+        vector=(lambda: embedder.embed_query(query)) if opts.mode != "fts" else None,
+        k=opts.candidates,
+        filters=filters,
+    )
     limit = max(opts.k, reranker.depth) if reranker else opts.k
-    fused = _fuse(fts, vec, opts, limit)
-    hits = [
-        Hit(
-            chunk=chunk,
-            score=score,
-            fts_rank=ranks[0],
-            vector_rank=ranks[1],
-            vector_distance=distances.get(chunk.chunk_id),
-        )
-        for chunk, score, ranks in fused
-    ]
+    hits = _hits(store, fts, vec, _fuse(fts, vec, opts, limit))
     if reranker is not None and hits:
         hits = reranker.rerank(query, hits)
     return hits[: opts.k]
 
 
-def _fuse(
-    fts: list[tuple[Chunk, float]],
-    vec: list[tuple[Chunk, float]],
-    opts: RetrieveOptions,
-    limit: int,
-) -> Fused:
-    if not (fts and vec):  # one ranker (a mode, or the other found nothing): its own order
-        ranked = fts or [(c, 1.0 - d) for c, d in vec]
-        return [
-            (c, s, [i, None] if fts else [None, i]) for i, (c, s) in enumerate(ranked[:limit], 1)
-        ]
-    if opts.fusion == "rrf":
-        return fuse_rrf(
-            [([c for c, _ in fts], opts.fts_weight), ([c for c, _ in vec], opts.vector_weight)],
-            rrf_k=opts.rrf_k,
-            limit=limit,
-        )
+def _fuse(fts: Candidates, vec: Candidates, opts: RetrieveOptions, limit: int) -> Fusion:
     # cosine distance → similarity, so that higher is better in both lists
-    similar = [(c, 1.0 - d) for c, d in vec]
-    return fuse_scores(
-        [(fts, opts.fts_weight), (similar, opts.vector_weight)],
-        document_weight=opts.document_weight,
-        limit=limit,
-    )
+    rankings = [
+        Ranking(fts.chunk_ids, fts.doc_ids, fts.scores, opts.fts_weight),
+        Ranking(vec.chunk_ids, vec.doc_ids, 1.0 - vec.scores, opts.vector_weight),
+    ]
+    if not (fts.chunk_ids and vec.chunk_ids):  # one ranker (a mode, or the other found nothing)
+        ranked = rankings[0] if fts.chunk_ids else rankings[1]
+        ids = list(ranked.ids[:limit])
+        ranks = [[i, None] if fts.chunk_ids else [None, i] for i in range(1, len(ids) + 1)]
+        return Fusion(ids, np.asarray(ranked.scores[:limit]).tolist(), ranks)
+    if opts.fusion == "rrf":
+        return fuse_rrf_arrays(rankings, rrf_k=opts.rrf_k, limit=limit)
+    return fuse_score_arrays(rankings, document_weight=opts.document_weight, limit=limit)
+
+
+def _hits(store: LanceChunkStore, fts: Candidates, vec: Candidates, fused: Fusion) -> list[Hit]:
+    """The fused candidates as hits: only their rows are read, in one read."""
+    row_of = dict(zip(vec.chunk_ids, vec.row_ids.tolist(), strict=True))
+    row_of |= dict(zip(fts.chunk_ids, fts.row_ids.tolist(), strict=True))
+    distances = dict(zip(vec.chunk_ids, vec.scores.tolist(), strict=True))
+    chunks = {c.chunk_id: c for c in store.take([row_of[i] for i in fused.ids], fused.ids)}
+    return [
+        Hit(
+            chunk=chunks[key],
+            score=score,
+            fts_rank=ranks[0],
+            vector_rank=ranks[1],
+            vector_distance=distances.get(key),
+        )
+        for key, score, ranks in zip(fused.ids, fused.scores, fused.ranks, strict=True)
+        if key in chunks  # a chunk deleted since the search is left out
+    ]

@@ -32,13 +32,13 @@ from pipeline.errors import ConfigError, EngineError, IndexSchemaError, StorageE
 from pipeline.models import (
     Chunk,
     DocumentRecord,
-    PageRegion,
     SearchFilters,
     StageError,
     StoreOptions,
 )
-from pipeline.spans import spans_from_json, spans_json
+from pipeline.spans import spans_json
 from pipeline.store import upkeep, visibility
+from pipeline.store.query import CHUNK_COLUMNS, Candidates, ChunkReader, chunk_from_row
 from pipeline.store.schema import (
     CHUNKS,
     DOCUMENTS,
@@ -85,6 +85,7 @@ class LanceChunkStore:
         else:
             schema = chunks_schema(embedder, dim, self.languages)
             self.chunks = self._db.create_table(CHUNKS, schema=schema)
+        self.reader = ChunkReader(self.chunks, self.documents, opts)  # searches: set up once
 
     @classmethod
     def open(cls, opts: StoreOptions) -> LanceChunkStore:
@@ -310,22 +311,42 @@ class LanceChunkStore:
             log.info("index %s: %s", self.opts.uri, step)
         return done
 
+    def candidates(
+        self,
+        *,
+        text: str | None,
+        language: str,
+        vector: Callable[[], np.ndarray] | None,
+        k: int,
+        filters: SearchFilters | None = None,
+    ) -> tuple[Candidates, Candidates]:
+        """The ``k`` best full-text candidates for ``text`` (the index stemmed for ``language``,
+        else the first configured one) and the ``k`` nearest to ``vector()``, both under
+        ``filters`` and searched at once: ids, document ids, scores and row ids, no text
+        (``ChunkReader.candidates``). ``text`` or ``vector`` None leaves that ranker out."""
+        return self.reader.candidates(
+            text=text, fts_column=self.fts_column_for(language), vector=vector, k=k,
+            where=filter_sql(filters),
+        )  # fmt: skip
+
+    def take(self, row_ids: Sequence[int], chunk_ids: Sequence[str]) -> list[Chunk]:
+        """The chunks of some candidates, complete, in the order of ``chunk_ids``."""
+        return self.reader.take(row_ids, chunk_ids)
+
+    def fts_column_for(self, language: str) -> str | None:
+        """The full-text column stemmed for ``language`` (``French``...), else the first
+        configured one; None when the index has no full-text column."""
+        if not self.languages:
+            return None
+        return fts_column(language if language in self.languages else self.languages[0])
+
     def search_fts(
         self, query: str, *, language: str, k: int, filters: SearchFilters | None = None
     ) -> list[tuple[Chunk, float]]:
         """BM25 hits from the index stemmed for ``language`` (else the first configured one)."""
-        if not self.languages:
-            return []
-        lang = language if language in self.languages else self.languages[0]
-        where = filter_sql(filters)
-
-        def top(limit: int) -> list[dict[str, Any]]:
-            q = self.chunks.search(query, query_type="fts", fts_columns=fts_column(lang))
-            if where:
-                q = q.where(where, prefilter=True)
-            return q.select([*_CHUNK_COLUMNS, "_score"]).limit(limit).to_list()
-
-        return [(_chunk(r), float(r["_score"])) for r in self._visible(top, k)]
+        found, _ = self.candidates(text=query, language=language, vector=None, k=k,
+                                   filters=filters)  # fmt: skip
+        return self._complete(found)
 
     def search_vector(
         self, vector: np.ndarray, *, k: int, filters: SearchFilters | None = None
@@ -334,59 +355,26 @@ class LanceChunkStore:
 
         With a vector index, ``vector_nprobes`` partitions are searched, more when a filter
         leaves too few rows in them, and the best candidates are re-ranked on their full vectors
-        (``vector_refine_factor``) to win back what PQ codes lose; without an index the scan is
-        exact and these settings do nothing.
+        (``vector_refine_factor``) to win back what the index's compressed codes lose; without
+        an index the scan is exact and these settings do nothing.
         """
-        where = filter_sql(filters)
+        _, found = self.candidates(text=None, language="", vector=lambda: vector, k=k,
+                                   filters=filters)  # fmt: skip
+        return self._complete(found)
 
-        def top(limit: int) -> list[dict[str, Any]]:
-            # a vector query builder (search() is typed as the generic base class)
-            q: Any = self.chunks.search(np.asarray(vector, dtype=np.float32))
-            q = q.distance_type("cosine").minimum_nprobes(self.opts.vector_nprobes)
-            q = q.maximum_nprobes(0).refine_factor(self.opts.vector_refine_factor)
-            if where:
-                q = q.where(where, prefilter=True)
-            return q.select([*_CHUNK_COLUMNS, "_distance"]).limit(limit).to_list()
-
-        return [(_chunk(r), float(r["_distance"])) for r in self._visible(top, k)]
-
-    def _visible(self, top: Callable[[int], list[dict[str, Any]]], k: int) -> list[dict[str, Any]]:
-        """The best ``k`` rows of ``top`` whose document is committed (``visibility``); asks
-        for more when leftovers of a crash took places, up to ``_WIDEN`` times ``k``."""
-        limit = k
-        while True:
-            rows = top(limit)
-            shown = visibility.visible_ids(self.documents, {r["doc_id"] for r in rows})
-            kept = [r for r in rows if r["doc_id"] in shown]
-            if len(kept) >= k or len(rows) < limit or limit >= _WIDEN * k:
-                return kept[:k]
-            limit *= 4
+    def _complete(self, found: Candidates) -> list[tuple[Chunk, float]]:
+        scores = dict(zip(found.chunk_ids, found.scores.tolist(), strict=True))
+        return [(c, scores[c.chunk_id]) for c in self.take(found.row_ids.tolist(), found.chunk_ids)]
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        rows = self.chunks.search().where(f"doc_id = {sql_str(doc_id)}").select(_CHUNK_COLUMNS)
-        return sorted((_chunk(r) for r in rows.limit(None).to_list()), key=lambda c: c.ordinal)
-
-
-_WIDEN = 64  # a search looks this many times deeper at most to fill k with visible chunks
-_CHUNK_COLUMNS = [
-    "chunk_id", "doc_id", "ordinal", "text", "heading_path", "page_start", "page_end",
-    "title", "source", "date", "language", "collection", "regions", "spans", "furniture",
-]  # fmt: skip
+        rows = self.chunks.search().where(f"doc_id = {sql_str(doc_id)}").select(CHUNK_COLUMNS)
+        return sorted(
+            (chunk_from_row(r) for r in rows.limit(None).to_list()), key=lambda c: c.ordinal
+        )
 
 
 def _upsert(table: Any, key: str, data: pa.Table) -> None:
     table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
-
-
-def _chunk(row: dict[str, Any]) -> Chunk:
-    data = {k: row.get(k) for k in _CHUNK_COLUMNS}
-    data["heading_path"] = list(row.get("heading_path") or [])
-    data["collection"] = data["collection"] or "default"
-    data["source"] = data["source"] or ""
-    data["regions"] = [PageRegion(**r) for r in json.loads(row.get("regions") or "[]")]
-    data["spans"] = spans_from_json(row.get("spans"))
-    data["furniture"] = row.get("furniture") or ""
-    return Chunk(**data)
 
 
 def _document_row(record: DocumentRecord) -> dict[str, Any]:

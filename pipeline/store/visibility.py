@@ -29,14 +29,22 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def visible_ids(documents: Any, doc_ids: Iterable[str]) -> set[str]:
-    """The ids among ``doc_ids`` whose document row is committed and searchable."""
+def visible_where(doc_ids: Iterable[str]) -> list[str]:
+    """The filters (one per batch of ids) that select the rows of ``doc_ids`` whose document is
+    committed and searchable; what ``visible_ids`` runs, and the search path's async reader."""
     wanted = sorted(set(doc_ids))
     statuses = ", ".join(_quoted(s) for s in VISIBLE_STATUSES)
+    return [
+        f"doc_id IN ({', '.join(_quoted(d) for d in wanted[i : i + _IN_BATCH])}) "
+        f"AND status IN ({statuses})"
+        for i in range(0, len(wanted), _IN_BATCH)
+    ]
+
+
+def visible_ids(documents: Any, doc_ids: Iterable[str]) -> set[str]:
+    """The ids among ``doc_ids`` whose document row is committed and searchable."""
     found: set[str] = set()
-    for start in range(0, len(wanted), _IN_BATCH):
-        ids = ", ".join(_quoted(d) for d in wanted[start : start + _IN_BATCH])
-        where = f"doc_id IN ({ids}) AND status IN ({statuses})"
+    for where in visible_where(doc_ids):
         rows = documents.search().where(where).select(["doc_id"]).limit(None).to_arrow()
         found.update(rows.column("doc_id").to_pylist())
     return found

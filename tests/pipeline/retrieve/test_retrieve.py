@@ -143,3 +143,20 @@ def test_reranker_sees_its_depth_and_the_list_is_cut_to_k(store):
     hits = retrieve("grève dockers", store=store, embedder=_Toy(), opts=opts, reranker=reranker)
     assert reranker.seen == 3 and len(hits) == 2
     assert [h.chunk.chunk_id for h in hits] == [h.chunk.chunk_id for h in plain[::-1][:2]]
+
+
+def test_hybrid_is_the_fusion_of_both_rankers_complete_hits(store):
+    # retrieve fuses ids and scores before reading rows; the hits must be what fusing the two
+    # rankers' complete results gives, with every field of the chunk read back.
+    opts = RetrieveOptions(k=3)
+    hits = retrieve("grève dockers", store=store, embedder=_Toy(), opts=opts)
+    fts = store.search_fts("grève dockers", language="French", k=opts.candidates)
+    vec = store.search_vector(_Toy().embed_query(""), k=opts.candidates)
+    similar = [(c, 1.0 - d) for c, d in vec]
+    want = fuse_scores([(fts, 1.0), (similar, 1.0)], document_weight=opts.document_weight, limit=3)
+    assert [h.chunk for h in hits] == [c for c, _, _ in want]
+    assert [h.score for h in hits] == pytest.approx([s for _, s, _ in want])
+    assert [[h.fts_rank, h.vector_rank] for h in hits] == [r for _, _, r in want]
+    assert [h.vector_distance for h in hits] == pytest.approx(
+        [dict((c.chunk_id, d) for c, d in vec)[h.chunk.chunk_id] for h in hits]
+    )
