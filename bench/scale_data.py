@@ -223,6 +223,7 @@ def _tables(
         "regions": ["[]"] * len(texts),
         "spans": ["[]"] * len(texts),
         "furniture": [""] * len(texts),
+        "written_at": pa.array([now] * len(texts), pa.timestamp("us", tz="UTC")),
     }
     for name in chunk_schema.names:
         if name.startswith("fts_"):
