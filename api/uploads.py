@@ -2,7 +2,8 @@
 
 An upload lands in ``<uploads>/.incoming/`` while it is received (hashed and counted on the way,
 413 past the limit), is checked by content (415 unless PDF, Markdown or UTF-8 text), then moves to
-``<uploads>/<sha256>/<safe name>``. A client's file name never chooses a folder: only its last
+``<uploads>/<doc_id>/<safe name>`` (the document's id: the bytes' sha256 within its collection;
+a failed file's record id). A client's file name never chooses a folder: only its last
 component survives ``safe_filename``, and the final path is checked to lie in the uploads folder.
 """
 
@@ -135,11 +136,13 @@ def media_type_of(name: str, head: bytes, path: Path, *, declared: str | None = 
     return media_type
 
 
-def place(spooled: Spooled, uploads: Path) -> Path:
-    """Move a spooled file to ``<uploads>/<sha256>/<safe name>`` and return its path."""
-    target = inside(uploads, spooled.sha256, spooled.name)
+def place(source: Path, uploads: Path, doc_id: str, name: str) -> Path:
+    """Move ``source`` to ``<uploads>/<doc_id>/<name>`` and return its new path."""
+    target = inside(uploads, doc_id, name)
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(spooled.temp, target)
+    os.replace(source, target)
+    with contextlib.suppress(OSError):  # the folder it left, once empty
+        source.parent.rmdir()
     return target
 
 

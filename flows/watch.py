@@ -46,6 +46,7 @@ from pipeline.models import (
     SourceDocument,
     SourceMetadata,
     StageError,
+    document_id,
 )
 
 log = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ class DropFolderWatcher:
         if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
             self.tracker.forget(path)  # still being written: settle again
             return None
-        doc_id = hashlib.sha256(data).hexdigest()
+        doc_id = document_id(hashlib.sha256(data).hexdigest(), self.opts.collection)
         meta = SourceMetadata(collection=self.opts.collection)
         dest = (
             self._resume_target(doc_id)

@@ -44,6 +44,22 @@ def check_collection(name: str) -> str:
     return name
 
 
+def document_id(content_sha256: str, collection: str) -> str:
+    """The one id rule: a document is its bytes within its collection.
+
+    In the default collection the id is the bytes' sha256 (indexes made before collections
+    scoped ids keep theirs); in another it is the sha256 of the collection's name and that
+    hash, so the same bytes in two collections are two documents: an upload into one never
+    answers "duplicate" with the other's id, and is searchable for its own collection.
+
+    >>> document_id("ab" * 32, "default") == "ab" * 32
+    True
+    """
+    if collection == DEFAULT_COLLECTION:
+        return content_sha256
+    return hashlib.sha256(f"{collection}\0{content_sha256}".encode()).hexdigest()
+
+
 class SourceMetadata(BaseModel):
     """What the source says about a document, before conversion looks inside it."""
 
@@ -70,7 +86,8 @@ class SourceMetadata(BaseModel):
 class SourceDocument(BaseModel):
     """One document as a connector hands it over: where it came from and its bytes (or path).
 
-    ``doc_id`` is the sha256 of the bytes: the same bytes are the same document wherever they lie.
+    ``doc_id`` follows ``document_id``: the same bytes in one collection are one document
+    wherever they lie.
 
     >>> SourceDocument(uri="mem://a.txt", data=b"hello").doc_id[:12]
     '2cf24dba5fb0'
@@ -103,8 +120,13 @@ class SourceDocument(BaseModel):
         return self.data
 
     @property
-    def doc_id(self) -> str:
+    def content_sha256(self) -> str:
+        """The sha256 of the bytes alone."""
         return hashlib.sha256(self.read_bytes()).hexdigest()
+
+    @property
+    def doc_id(self) -> str:
+        return document_id(self.content_sha256, self.metadata.collection)
 
 
 class Box(BaseModel):

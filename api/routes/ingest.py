@@ -3,7 +3,9 @@
 Every file is received and checked first (size: 413, type: 415); only when all pass is anything
 ingested, so a refused request leaves the archive as it was. An upload's identity is its collection
 and file name (``upload://<collection>/<name>``): sending new bytes under the same name replaces the
-old version, as re-ingesting a changed file does from the CLI.
+old version, as re-ingesting a changed file does from the CLI. Bytes are deduplicated within a
+collection only (``pipeline.models.document_id``): the same bytes sent into another collection
+are indexed for it, and the answer never names another collection's document.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from api.schemas import COLLECTION_PATTERN, IngestFileResult, IngestResponse
 from api.settings import ApiSettings
 from api.uploads import Spooled, place, remove_upload, spool, upload_folder
 from pipeline.archive import Archive
-from pipeline.models import IngestResult, SourceDocument, SourceMetadata
+from pipeline.models import IngestResult, SourceDocument, SourceMetadata, document_id
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
@@ -77,7 +79,9 @@ def _ingest(
 ) -> list[IngestFileResult]:
     meta = SourceMetadata(collection=collection, source=source)
     with runtime.writing() as archive:
-        placed = [place(s, uploads) for s in spooled]
+        placed = [
+            place(s.temp, uploads, document_id(s.sha256, collection), s.name) for s in spooled
+        ]
         uris = [f"upload://{collection}/{s.name}" for s in spooled]
         older = [{d.doc_id for d in archive.store.documents_at(uri)} for uri in uris]
         sources = [
@@ -101,14 +105,17 @@ def _kept_by_other(archive: Archive, result: IngestResult, name: str) -> bool:
 def _settle(
     s: Spooled, path: Path, old: set[str], result: IngestResult, uploads: Path, *, shared: bool
 ) -> IngestFileResult:
-    """Tidy the uploads folder after one file's ingest and say where it is kept."""
-    stored_as: str | None = f"{s.sha256}/{s.name}"
+    """Tidy the uploads folder after one file's ingest and say where it is kept (under the
+    id of its record: a failed file's record is its own)."""
+    if result.action == "failed" and result.doc_id and result.doc_id != path.parent.name:
+        path = place(path, uploads, result.doc_id, s.name)
+    stored_as: str | None = f"{path.parent.name}/{s.name}"
     if result.action == "duplicate":  # the same bytes are already indexed under another uri
         if not shared:
             remove_upload(path)
         stored_as = None
     if result.action == "replaced":
-        for doc_id in old - {s.sha256}:
+        for doc_id in old - {result.doc_id}:
             folder = upload_folder(uploads, doc_id)
             if folder is not None and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)

@@ -12,7 +12,13 @@ The CLI, the API, the flows and the watcher schedule these; none re-implements t
 from __future__ import annotations
 
 from pipeline.ingest.engine import DocState, DocumentRun, Ingestor
-from pipeline.ingest.failures import Failure, failure_of, is_placeholder_id, placeholder_id
+from pipeline.ingest.failures import (
+    Failure,
+    failure_id,
+    failure_of,
+    is_placeholder_id,
+    placeholder_id,
+)
 from pipeline.ingest.steps import CONVERT_LOCK, PreparedDocument, Stages, prepare
 
 __all__ = [
@@ -23,6 +29,7 @@ __all__ = [
     "Ingestor",
     "PreparedDocument",
     "Stages",
+    "failure_id",
     "failure_of",
     "is_placeholder_id",
     "placeholder_id",

@@ -38,7 +38,14 @@ from dataclasses import dataclass, field
 from pipeline.convert import CONVERTER_VERSION
 from pipeline.embed import Embedder
 from pipeline.ingest import steps
-from pipeline.ingest.failures import failure_of, is_content_failure, placeholder_id
+from pipeline.ingest.failures import (
+    FAILURE_PREFIX,
+    failure_id,
+    failure_of,
+    is_content_failure,
+    is_placeholder_id,
+    placeholder_id,
+)
 from pipeline.ingest.steps import PreparedDocument, Stages
 from pipeline.models import (
     ChunkOptions,
@@ -178,6 +185,8 @@ class Ingestor:
         fail again).
         """
         rec = self.store.get_document(doc_id)
+        if rec is None:  # not indexed: perhaps these bytes failed at this uri before
+            rec = self.store.get_document(failure_id(src.uri, doc_id))
         if rec is None or rec.converter != CONVERTER_VERSION:
             return None
         if rec.status == "failed":
@@ -188,7 +197,7 @@ class Ingestor:
         action = "unchanged" if rec.uri == src.uri else "duplicate"
         return IngestResult(
             uri=src.uri,
-            doc_id=doc_id,
+            doc_id=rec.doc_id,
             action=action,
             status=rec.status,
             pages=rec.pages,
@@ -206,7 +215,7 @@ class Ingestor:
         self.store.write_document(self._record(parsed, len(chunks)), chunks, vectors)
         for old in older:
             self.store.delete_document(old)
-        return self._result(src, prepared, replaced=bool(older))
+        return self._result(src, prepared, replaced=_replaces(older))
 
     def commit_many(
         self, items: Sequence[tuple[SourceDocument, PreparedDocument]]
@@ -235,7 +244,7 @@ class Ingestor:
             except Exception:  # the new version is in; retry alone, and fail it cleanly if need be
                 results.append(self._commit_or_fail(src, prepared))
                 continue
-            results.append(self._result(src, prepared, replaced=bool(old)))
+            results.append(self._result(src, prepared, replaced=_replaces(old)))
         return results
 
     def fail(
@@ -243,10 +252,15 @@ class Ingestor:
     ) -> IngestResult:
         """failed: record ``src`` with ``errors`` (the row says why) and return that result.
 
-        ``doc_id`` None: the bytes could not be had, the document gets ``placeholder_id``.
+        ``doc_id`` None: the bytes could not be had, the document gets ``placeholder_id``;
+        else the record's id is ``failure_id(uri, doc_id)``, one per source.
         """
+        if doc_id is None or is_placeholder_id(doc_id) or doc_id.startswith(FAILURE_PREFIX):
+            record_id = doc_id or placeholder_id(src.uri)
+        else:
+            record_id = failure_id(src.uri, doc_id)
         record = DocumentRecord(
-            doc_id=doc_id or placeholder_id(src.uri),
+            doc_id=record_id,
             uri=src.uri,
             title=src.metadata.title or src.name,
             date=src.metadata.date,
@@ -335,3 +349,8 @@ class Ingestor:
             ingested_at=dt.datetime.now(dt.UTC),
             markdown=parsed.markdown,
         )
+
+
+def _replaces(older: list[str]) -> bool:
+    """Whether removing ``older`` replaces a version: a failure record giving way does not."""
+    return any(not doc_id.startswith(FAILURE_PREFIX) for doc_id in older)

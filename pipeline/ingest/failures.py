@@ -20,8 +20,11 @@ same converter fail the same way), so those bytes at that uri are not converted 
 or the converter change; they are reported ``unchanged`` with status ``failed`` and their reason.
 Everything else says nothing about the document, so the next run tries again.
 
-The one id rule: a document is its bytes' sha256; a document whose bytes could not be read at
-all gets ``placeholder_id(uri)``, so its failure is recorded (and replaced once it reads).
+The one id rule: a document is its bytes' sha256 within its collection
+(``pipeline.models.document_id``: the same bytes in two collections are two documents). A
+document whose bytes could not be read at all gets ``placeholder_id(uri)``; a failure is
+recorded under ``failure_id(uri, doc_id)``, its source and its bytes, so two files that fail
+with the same bytes keep a record each (and each is replaced once its file goes in).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pipeline.models import StageError
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_PREFIX = "unreadable-"
+FAILURE_PREFIX = "failed-"
 CONTENT_STAGE = "convert"
 
 
@@ -103,6 +107,16 @@ def placeholder_id(uri: str) -> str:
     'unreadable-b4b20'
     """
     return PLACEHOLDER_PREFIX + hashlib.sha256(uri.encode()).hexdigest()[:48]
+
+
+def failure_id(uri: str, doc_id: str) -> str:
+    """The id of the failure record of ``doc_id``'s bytes at ``uri`` (one per source).
+
+    >>> failure_id("a.pdf", "0" * 64)[:7]
+    'failed-'
+    """
+    digest = hashlib.sha256(f"{uri}\0{doc_id}".encode()).hexdigest()[:48]
+    return FAILURE_PREFIX + digest
 
 
 def is_placeholder_id(doc_id: str) -> bool:

@@ -10,7 +10,8 @@ import pytest
 from api.schemas import MAX_OFFSET
 from pipeline.models import SourceMetadata
 from pipeline.settings import Settings
-from tests.api.conftest import Api
+from tests.api.conftest import STRIKE, WIRE_KEY, Api
+from tests.conftest import SAMPLE_DOCS
 
 
 @pytest.mark.parametrize("offset", [MAX_OFFSET + 1, 2**62, 9223372036854775807, 10**30])
@@ -85,3 +86,26 @@ def _access_line(caplog: pytest.LogCaptureFixture, path: str) -> str:
             return found[0]
         time.sleep(0.05)
     raise AssertionError(f"no access log line for {path}")
+
+
+def test_dedup_stays_inside_a_collection(api: Api) -> None:
+    """Bytes indexed in ``press`` uploaded with a ``wire`` key: indexed for wire, and the answer
+    names no press document (no existence oracle)."""
+    data = (SAMPLE_DOCS / STRIKE).read_bytes()
+    press_id = api.doc_ids[STRIKE]
+    with api.client(WIRE_KEY) as c:
+        r = c.post("/v1/ingest", files={"files": ("strike.pdf", data, "application/pdf")})
+        assert r.status_code == 200, r.text
+        (result,) = r.json()["files"]
+        assert result["action"] == "added" and result["doc_id"] != press_id
+        assert press_id not in r.text
+        hits = c.post("/v1/search", json={"query": "grève dockers Port-Aurèle"}).json()["hits"]
+        found = {h["doc_id"] for h in hits}
+        assert result["doc_id"] in found and press_id not in found
+        again = c.post("/v1/ingest", files={"files": ("copy.pdf", data, "application/pdf")})
+        assert again.json()["files"][0]["action"] == "duplicate"  # within wire: deduplicated
+        assert again.json()["files"][0]["doc_id"] == result["doc_id"]
+    with api.client() as c:
+        assert c.get(f"/v1/documents/{press_id}").json()["collection"] == "press"
+        assert c.delete(f"/v1/documents/{result['doc_id']}").status_code == 200
+        assert c.get(f"/v1/documents/{press_id}").status_code == 200
