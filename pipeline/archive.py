@@ -67,7 +67,7 @@ class Archive:
     def stages(self) -> Stages:
         """What the ingest steps that need no index use (a worker builds only this)."""
         opts = self.options
-        return Stages(opts.convert, opts.chunk, self.embedder, self.counter)
+        return Stages(opts.convert, opts.chunk, self.embedder, self.counter, opts.limits)
 
     @functools.cached_property
     def ingestor(self) -> Ingestor:
@@ -83,6 +83,7 @@ class Archive:
             convert_options=self.options.convert,
             chunk_options=self.options.chunk,
             counter=self.counter,
+            limits=self.options.limits,
         )
 
     def ingest(

@@ -431,6 +431,25 @@ class ChunkOptions(BaseModel):
     overlap_tokens: int = 32
 
 
+class LimitOptions(BaseModel):
+    """Bounds on one document's work, so one input cannot hold the single writer for long: a
+    document over any of them fails with the limit in its reason (stage ``limits``), and is
+    tried again on a later run (raising a limit then lets it in). ``max_seconds`` is checked
+    between pages and between steps, so a single page's conversion is not interrupted.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    max_pages: int = Field(default=2000, ge=1, description="pages of one document")
+    max_chars: int = Field(default=10_000_000, ge=1, description="characters converted")
+    max_chunks: int = Field(default=20_000, ge=1, description="chunks of one document")
+    max_seconds: float = Field(default=900.0, gt=0, description="convert, chunk and embed")
+    # An input that expands far beyond its size (a compressed-stream bomb) is refused once it
+    # yields more than ``expansion_floor_chars``: text PDFs give a few characters per byte.
+    max_chars_per_byte: float = Field(default=20.0, gt=0)
+    expansion_floor_chars: int = Field(default=100_000, ge=0)
+
+
 class EmbedOptions(BaseModel):
     """Which embedder: ``kind`` picks the backend, ``model`` a model for backends that take one."""
 

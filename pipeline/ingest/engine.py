@@ -52,6 +52,7 @@ from pipeline.models import (
     ConvertOptions,
     DocumentRecord,
     IngestResult,
+    LimitOptions,
     ParsedDocument,
     SourceDocument,
     StageError,
@@ -81,6 +82,7 @@ class DocumentRun:
     parsed: ParsedDocument | None = None
     prepared: PreparedDocument | None = None
     result: IngestResult | None = None
+    budget: steps.Budget | None = None  # the document's limits, from its conversion on
 
     @property
     def done(self) -> bool:
@@ -97,10 +99,13 @@ class Ingestor:
     convert_options: ConvertOptions = field(default_factory=ConvertOptions)
     chunk_options: ChunkOptions = field(default_factory=ChunkOptions)
     counter: TokenCounter = field(default_factory=default_token_counter)
+    limits: LimitOptions = field(default_factory=LimitOptions)
 
     @property
     def stages(self) -> Stages:
-        return Stages(self.convert_options, self.chunk_options, self.embedder, self.counter)
+        return Stages(
+            self.convert_options, self.chunk_options, self.embedder, self.counter, self.limits
+        )
 
     # --- the whole trip, for callers that run it in one place (CLI, API) ---
 
@@ -156,7 +161,8 @@ class Ingestor:
         return run
 
     def _convert(self, run: DocumentRun) -> None:
-        run.parsed = steps.convert(run.src, self.convert_options)
+        run.budget = steps.Budget(self.limits, size=len(run.src.read_bytes()))
+        run.parsed = steps.convert(run.src, self.convert_options, run.budget)
         run.state = DocState.CONVERTED
 
     def _embed(self, run: DocumentRun) -> None:
@@ -166,6 +172,7 @@ class Ingestor:
             embedder=self.embedder,
             chunk_options=self.chunk_options,
             counter=self.counter,
+            budget=run.budget,
         )
         run.state = DocState.EMBEDDED
 

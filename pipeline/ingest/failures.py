@@ -52,6 +52,11 @@ class NothingConverted(DocumentLoadError):
         super().__init__("; ".join(str(e) for e in self.errors))
 
 
+class OverLimit(DocumentLoadError):
+    """A document over one of ``LimitOptions``: failed with the limit named (stage ``limits``),
+    not remembered, so a raised limit lets it in on the next run."""
+
+
 class Failure(NamedTuple):
     """Why a document failed, and whether trying again soon may help."""
 
@@ -77,6 +82,8 @@ def failure_of(error: BaseException, *, stage: str = "convert", attempts: int = 
     """
     if isinstance(error, NothingConverted):
         return Failure(list(error.errors))
+    if isinstance(error, OverLimit):
+        return Failure([StageError(stage="limits", message=str(error))])
     if isinstance(error, DocumentLoadError):
         return Failure([StageError(stage=stage, message=str(error))])
     if isinstance(error, EngineError):
