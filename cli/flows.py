@@ -144,6 +144,10 @@ def watch(
     rescan: Annotated[
         float, typer.Option(min=0.5, help="Seconds between full rescans (events get lost).")
     ] = 30.0,
+    hold: Annotated[
+        float,
+        typer.Option(min=0.0, help="Seconds a file that failed (truncated?) may still change."),
+    ] = 30.0,
 ) -> None:
     """Watch a drop folder and ingest every file that lands in it.
 
@@ -168,7 +172,7 @@ def watch(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    opts = WatchOptions(settle_s=settle, rescan_s=rescan, collection=collection)
+    opts = WatchOptions(settle_s=settle, rescan_s=rescan, collection=collection, hold_s=hold)
     try:
         watcher = DropFolderWatcher(drop_dir, archive_for(resolve_db(db)), opts, on_outcome=show)
         ready = lambda: console.print(f"watching {drop_dir.resolve()} (Ctrl-C to stop)")  # noqa: E731

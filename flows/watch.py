@@ -11,6 +11,11 @@
 - a success (``ok`` or ``partial``) moves to ``processed/``; a failure moves to ``failed/`` with
   ``<name>.error.txt`` beside it, and is recorded as failed in the index; a name already there
   is never overwritten (``report (2).pdf``);
+- a file that fails for its content (a truncated PDF) is held in place for up to ``hold_s``
+  first: a writer that paused (a scanner writing to a share) and goes on writing makes it
+  settle and be tried again; only a file that stayed as it was moves to ``failed/``;
+- a file in ``failed/`` whose bytes change afterwards (a writer that kept its handle open and
+  wrote on into the moved file) is moved back and tried again at the next rescan;
 - an engine error that is worth retrying leaves the file in place for a few more attempts;
 - ``stop`` (set on SIGINT/SIGTERM by the CLI) ends the loop after the current file.
 
@@ -24,7 +29,6 @@ wants seconds of latency, and a flow run costs more than converting a short docu
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import os
@@ -36,10 +40,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
+from flows.dropfolder import (
+    StabilityTracker,
+    changed_since_failed,
+    eligible,
+    error_text,
+    move_as_read,
+    mtime,
+    reserve,
+)
 from flows.runtime import STORE_LOCK
 from pipeline.archive import Archive
 from pipeline.errors import ConfigError
 from pipeline.ingest import failure_of, prepare
+from pipeline.ingest.failures import is_content_failure
 from pipeline.models import (
     DEFAULT_COLLECTION,
     IngestResult,
@@ -54,8 +68,6 @@ log = logging.getLogger(__name__)
 PROCESSED = "processed"
 FAILED = "failed"
 LOCK_NAME = ".archivist-watch.lock"
-# Names that downloaders and editors give to files still being written.
-PARTIAL_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".swp", "~")
 ENGINE_ATTEMPTS = 3
 
 
@@ -67,6 +79,17 @@ class WatchOptions:
     poll_s: float = 0.5
     rescan_s: float = 30.0
     collection: str = DEFAULT_COLLECTION
+    hold_s: float = 30.0  # how long a file that failed for its content may still change
+
+
+class Held(NamedTuple):
+    """A file that failed for its content, waiting to see whether it is still being written."""
+
+    signature: tuple[int, int]
+    since: float
+    data: bytes
+    doc_id: str
+    errors: list[StageError]
 
 
 class WatchOutcome(NamedTuple):
@@ -75,54 +98,6 @@ class WatchOutcome(NamedTuple):
     dropped: Path
     moved_to: Path
     result: IngestResult
-
-
-class StabilityTracker:
-    """Says when a file's size and mtime have held still for ``settle_s`` seconds."""
-
-    def __init__(self, settle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.settle_s = settle_s
-        self.clock = clock
-        self._seen: dict[Path, tuple[tuple[int, int], float]] = {}
-
-    def observe(self, path: Path) -> bool:
-        """Record the file's current state; True once it has been unchanged long enough."""
-        try:
-            st = path.stat()
-        except OSError:
-            self._seen.pop(path, None)
-            return False
-        sig, now = (st.st_size, st.st_mtime_ns), self.clock()
-        previous = self._seen.get(path)
-        if previous is None or previous[0] != sig:
-            self._seen[path] = (sig, now)
-            return False
-        return now - previous[1] >= self.settle_s
-
-    def forget(self, path: Path) -> None:
-        self._seen.pop(path, None)
-
-
-def eligible(path: Path) -> bool:
-    """A visible, finished-looking file name (no dotfile, no ``.part`` download)."""
-    name = path.name
-    return not name.startswith(".") and not name.lower().endswith(PARTIAL_SUFFIXES)
-
-
-def reserve(folder: Path, name: str, *, companion: str | None = None) -> Path:
-    """A new, empty file in ``folder`` named ``name`` or ``stem (n).suffix``, created exclusively
-    so that two files with one name never overwrite each other (the caller replaces it)."""
-    stem, suffix = os.path.splitext(name)
-    for n in range(1, 100_000):
-        candidate = folder / (name if n == 1 else f"{stem} ({n}){suffix}")
-        if companion and candidate.with_name(candidate.name + companion).exists():
-            continue
-        try:
-            with candidate.open("x"):
-                return candidate
-        except FileExistsError:
-            continue
-    raise ConfigError(f"{folder}: no free name for {name}")
 
 
 class DropFolderWatcher:
@@ -146,6 +121,7 @@ class DropFolderWatcher:
         self.pending: set[Path] = set()
         self.inbox: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self.attempts: dict[Path, int] = {}
+        self.held: dict[Path, Held] = {}
         self.outcomes: list[WatchOutcome] = []
 
     # --- the loop ---
@@ -180,14 +156,36 @@ class DropFolderWatcher:
             lock.close()
 
     def scan(self) -> None:
-        """Queue every eligible file at the top of the drop folder."""
+        """Queue every eligible file at the top of the drop folder, and bring back the failed
+        files whose bytes changed since they failed."""
+        for failed in sorted(self.failed.glob("*")) if self.failed.is_dir() else []:
+            report = failed.name.endswith(".error.txt")
+            if (
+                failed.is_file()
+                and eligible(failed)
+                and not report
+                and changed_since_failed(failed)
+            ):
+                self._retry_failed(failed)
         for path in self.drop_dir.iterdir():
             if path.is_file() and eligible(path):
                 self.pending.add(path)
 
+    def _retry_failed(self, failed: Path) -> None:
+        """Move a changed file out of ``failed/`` to be taken again; its record goes."""
+        back = reserve(self.drop_dir, failed.name)
+        os.replace(failed, back)
+        failed.with_name(failed.name + ".error.txt").unlink(missing_ok=True)
+        with STORE_LOCK:
+            for record in self.archive.store.documents_at(str(failed)):
+                self.archive.store.delete_document(record.doc_id)
+        log.info("%s changed since it failed: taken again as %s", failed.name, back.name)
+        self.pending.add(back)
+
     def step(self, stop: threading.Event | None = None) -> list[WatchOutcome]:
         """Ingest the pending files that have settled (oldest first); refresh the indexes."""
-        ready = [p for p in sorted(self.pending, key=_mtime) if self.tracker.observe(p)]
+        ready = [p for p in sorted(self.pending, key=mtime) if self.tracker.observe(p)]
+        ready = [p for p in ready if not self._still_held(p)]
         self.pending = {p for p in self.pending if p.exists()}
         done: list[WatchOutcome] = []
         for path in ready:
@@ -240,13 +238,42 @@ class DropFolderWatcher:
                 log.warning("%s: %s (attempt %d of %d)", path.name, e, tries, ENGINE_ATTEMPTS)
                 self.tracker.forget(path)
                 return None
+            if is_content_failure(failure.errors) and self.opts.hold_s > 0:
+                signature = (after.st_size, after.st_mtime_ns)
+                self.held[path] = Held(signature, time.monotonic(), data, doc_id, failure.errors)
+                return None  # held: failed only if it stays as it is (``_still_held``)
             return self._fail(path, data, doc_id, failure.errors)
         if result.action == "failed":  # the index refused the write (undone by the engine)
             dest.unlink(missing_ok=True)
             return self._fail(path, data, doc_id, result.errors)
-        _move_as_read(path, dest, data, (after.st_size, after.st_mtime_ns))
+        move_as_read(path, dest, data, (after.st_size, after.st_mtime_ns))
         self.attempts.pop(path, None)
         return WatchOutcome(path, dest, result)
+
+    def _still_held(self, path: Path) -> bool:
+        """For a settled file that failed for its content: True while it may still change;
+        once ``hold_s`` passed unchanged it fails as it was; a change lets it be tried again."""
+        held = self.held.get(path)
+        if held is None:
+            return False
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self.held.pop(path)
+            return True
+        if (st.st_size, st.st_mtime_ns) != held.signature:
+            self.held.pop(path)  # written on: settled again, so tried again
+            return False
+        if time.monotonic() - held.since < self.opts.hold_s:
+            return True
+        self.held.pop(path)
+        outcome = self._fail(path, held.data, held.doc_id, held.errors)
+        self.pending.discard(path)
+        self.tracker.forget(path)
+        self.outcomes.append(outcome)
+        if self.on_outcome:
+            self.on_outcome(outcome)
+        return True
 
     def _ingest(self, src: SourceDocument, doc_id: str) -> IngestResult:
         """The engine's steps for one file; raises what went wrong before the write, so that
@@ -268,7 +295,7 @@ class DropFolderWatcher:
         with STORE_LOCK:
             result = self.archive.ingestor.fail(src, doc_id, errors)
         report = dest.with_name(dest.name + ".error.txt")
-        report.write_text(_error_text(path, dest, doc_id, result), encoding="utf-8")
+        report.write_text(error_text(path, dest, data, result), encoding="utf-8")
         os.replace(path, dest)
         self.attempts.pop(path, None)
         return WatchOutcome(path, dest, result)
@@ -351,41 +378,3 @@ class DropFolderWatcher:
             handle.close()
             raise ConfigError(f"another watcher is already running on {self.drop_dir}") from e
         return handle
-
-
-def _move_as_read(path: Path, dest: Path, data: bytes, read_as: tuple[int, int]) -> None:
-    """Move the dropped file to ``dest``; if it was replaced since it was read (a new file with
-    the same name dropped meanwhile), put the bytes that were indexed at ``dest`` instead and
-    leave the new file to be taken on its own."""
-    try:
-        st = path.stat()
-        unchanged = (st.st_size, st.st_mtime_ns) == read_as
-    except FileNotFoundError:
-        unchanged = False
-    if unchanged:
-        os.replace(path, dest)
-        return
-    tmp = dest.with_name(f".{dest.name}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def _error_text(dropped: Path, dest: Path, doc_id: str, result: IngestResult) -> str:
-    lines = [
-        f"file: {dest.name}",
-        f"dropped as: {dropped}",
-        f"failed at: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC",
-        f"sha256: {doc_id}",
-        "reason:",
-        *[f"  {e}" for e in result.errors],
-        "",
-        "Fix the file and drop it again; this copy is kept as it was received.",
-    ]
-    return "\n".join(lines) + "\n"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from flows.dropfolder import StabilityTracker, eligible, reserve
 from flows.runtime import archive_for
-from flows.watch import StabilityTracker, eligible, reserve
 from tests.conftest import REPO
 
 
