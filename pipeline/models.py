@@ -446,7 +446,7 @@ class LimitOptions(BaseModel):
     max_seconds: float = Field(default=900.0, gt=0, description="convert, chunk and embed")
     # An input that expands far beyond its size (a compressed-stream bomb) is refused once it
     # yields more than ``expansion_floor_chars``: text PDFs give a few characters per byte.
-    max_chars_per_byte: float = Field(default=20.0, gt=0)
+    max_chars_per_byte: float = Field(default=10.0, gt=0)
     expansion_floor_chars: int = Field(default=100_000, ge=0)
 
 
