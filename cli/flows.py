@@ -15,17 +15,24 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.app import DbOpt, JsonOpt, WriteCollOpt, app
-from cli.render import console, err_console, ingest_line
+from cli.app import (
+    EXIT_USAGE,
+    DbOpt,
+    ExcludeOpt,
+    JsonOpt,
+    WriteCollOpt,
+    app,
+    fail,
+    require_index,
+    settings_for,
+)
+from cli.render import console, err_console, ingest_line, json_line
 from pipeline.errors import ArchivistError
 
 CollectionOpt = WriteCollOpt
 PatternOpt = Annotated[
     list[str] | None,
     typer.Option("--pattern", "-p", help="Glob of files to take (repeatable; default pdf/md/txt)."),
-]
-ExcludeOpt = Annotated[
-    list[str] | None, typer.Option("--exclude", help="Glob of files to leave out (repeatable).")
 ]
 PruneOpt = Annotated[
     bool, typer.Option("--prune", help="Remove from the index what left the source.")
@@ -111,9 +118,8 @@ def sync(
             allow_collections=allow_collection,
             allow_prefixes=allow_prefix,
         )
-    except (ArchivistError, ValueError) as e:  # ValueError: a bad --allow-prefix
-        err_console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from e
+    except ValueError as e:  # a bad --allow-prefix (configuration errors: ArchivistGroup)
+        fail(str(e), EXIT_USAGE, e)
     if as_json:
         data = report.model_dump(mode="json")
         data["counts"] = report.counts
@@ -148,6 +154,10 @@ def watch(
         float,
         typer.Option(min=0.0, help="Seconds a file that failed (truncated?) may still change."),
     ] = 30.0,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="One JSON line per file handled (messages go to stderr)."),
+    ] = False,
 ) -> None:
     """Watch a drop folder and ingest every file that lands in it.
 
@@ -168,21 +178,23 @@ def watch(
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # a second Ctrl-C stops at once
 
     def show(outcome: WatchOutcome) -> None:
-        console.print(f"{ingest_line(outcome.result)} → {outcome.moved_to.parent.name}/")
+        if as_json:
+            json_line({**outcome.result.model_dump(mode="json"), "moved_to": str(outcome.moved_to)})
+        else:
+            console.print(f"{ingest_line(outcome.result)} → {outcome.moved_to.parent.name}/")
+
+    say = err_console if as_json else console
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     opts = WatchOptions(settle_s=settle, rescan_s=rescan, collection=collection, hold_s=hold)
-    try:
-        watcher = DropFolderWatcher(drop_dir, archive_for(resolve_db(db)), opts, on_outcome=show)
-        ready = lambda: console.print(f"watching {drop_dir.resolve()} (Ctrl-C to stop)")  # noqa: E731
-        watcher.run(stop, ready=ready)
-    except ArchivistError as e:
-        err_console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from e
+    require_index(settings_for(resolve_db(db)), create=True)
+    watcher = DropFolderWatcher(drop_dir, archive_for(resolve_db(db)), opts, on_outcome=show)
+    ready = lambda: say.print(f"watching {drop_dir.resolve()} (Ctrl-C to stop)")  # noqa: E731
+    watcher.run(stop, ready=ready)
     done = watcher.outcomes
     failed = sum(o.result.status == "failed" for o in done)
-    console.print(f"stopped: {len(done)} files handled, {failed} failed")
+    say.print(f"stopped: {len(done)} files handled, {failed} failed")
 
 
 @app.command()
@@ -206,6 +218,7 @@ def deploy(
     ] = False,
     allow_collection: AllowCollOpt = None,
     allow_prefix: AllowPrefixOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Schedule ingestion of a source with a cron (a Prefect deployment).
 
@@ -233,6 +246,9 @@ def deploy(
     except ArchivistError as e:
         err_console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from e
+    if as_json:
+        json_line(deployed._asdict())
+        return
     zone = f" ({deployed.timezone})" if deployed.timezone else " (UTC)"
     console.print(f"deployment {deployed.name} ({deployed.id})")
     console.print(f"  schedule  {deployed.cron}{zone}")
@@ -256,6 +272,7 @@ def maintain(
     ] = None,
     pool: Annotated[str, typer.Option(help="Work pool for --cron.")] = "archivist",
     timezone: Annotated[str | None, typer.Option(help="IANA zone for the cron.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compact the index, bring its indexes up to date and delete old table versions.
 
@@ -265,22 +282,24 @@ def maintain(
     from pipeline.settings import Settings
     from pipeline.store import LanceChunkStore
 
-    try:
-        if cron:
-            from flows.deploy import deploy_maintain
+    if cron:
+        from flows.deploy import deploy_maintain
 
-            deployed = deploy_maintain(
-                db=db, cron=cron, pool=pool, timezone=timezone, older_than_days=older_than_days
-            )
-            console.print(f"deployment {deployed.name} ({deployed.id}), schedule {deployed.cron}")
-            console.print(f"start a worker:  prefect worker start --pool {deployed.pool}")
+        deployed = deploy_maintain(
+            db=db, cron=cron, pool=pool, timezone=timezone, older_than_days=older_than_days
+        )
+        if as_json:
+            json_line(deployed._asdict())
             return
-        store = LanceChunkStore.open(Settings(db=resolve_db(db)).options().store)
-        days = None if older_than_days is None else dt.timedelta(days=older_than_days)
-        result = store.maintain(older_than=days)
-    except ArchivistError as e:
-        err_console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(2) from e
+        console.print(f"deployment {deployed.name} ({deployed.id}), schedule {deployed.cron}")
+        console.print(f"start a worker:  prefect worker start --pool {deployed.pool}")
+        return
+    store = LanceChunkStore.open(Settings(db=resolve_db(db)).options().store)
+    days = None if older_than_days is None else dt.timedelta(days=older_than_days)
+    result = store.maintain(older_than=days)
+    if as_json:
+        json_line({**result._asdict(), "older_than": result.older_than.total_seconds()})
+        return
     if result.leftovers:
         chunks, docs = sum(result.leftovers.values()), len(result.leftovers)
         console.print(f"repaired  {chunks} chunks of {docs} unfinished writes removed")

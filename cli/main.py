@@ -1,14 +1,13 @@
 """The ``archivist`` command: ingest, convert, search, ask, demo.
 
-Exit codes: 0 everything went through, 1 some documents failed (each named with its reason),
-2 usage error (bad option, missing path).
+Exit codes (``cli.app``): 0 everything went through, 1 some documents failed (each named with
+its reason), 2 usage or configuration error, 3 a backend failed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -16,9 +15,12 @@ from typing import Annotated
 import typer
 
 from cli.app import (
+    EXIT_FAILED_DOCUMENTS,
+    EXIT_USAGE,
     CollOpt,
     DateOpt,
     DbOpt,
+    ExcludeOpt,
     JsonOpt,
     KOpt,
     LangOpt,
@@ -39,15 +41,16 @@ from cli.convert_opts import (
     convert_options,
 )
 from cli.render import (
+    answer_json,
     console,
     err_console,
     ingest_line,
     ingest_summary,
+    json_line,
     print_answer,
     print_hits,
 )
 from connectors.local import list_local
-from pipeline.errors import ArchivistError
 from pipeline.models import IngestResult, SearchFilters
 
 
@@ -67,27 +70,29 @@ def _filters(
     )
 
 
-def _run_ingest(archive, paths: list[Path], collection: str, as_json: bool) -> list[IngestResult]:  # type: ignore[no-untyped-def]
+def _run_ingest(  # type: ignore[no-untyped-def]
+    archive, paths: list[Path], collection: str, exclude: list[str], *, quiet: bool
+) -> list[IngestResult]:
+    """Ingest the documents under ``paths`` with a progress bar and a line each (unless
+    ``quiet``, for JSON output); exit 2 when no path exists."""
     from rich.progress import Progress
 
-    listing = list_local(paths, collection=collection)
+    listing = list_local(paths, collection=collection, exclude=exclude)
     for missing in listing.missing:
         err_console.print(f"[red]no such file or folder:[/] {missing}")
     if listing.missing and not listing.documents:
-        raise typer.Exit(2)
-    with Progress(console=err_console, transient=True, disable=as_json) as progress:
+        raise typer.Exit(EXIT_USAGE)
+    with Progress(console=err_console, transient=True, disable=quiet) as progress:
         task = progress.add_task("ingesting", total=len(listing.documents))
 
         def show(result: IngestResult) -> None:
             progress.advance(task)
-            if not as_json:
+            if not quiet:
                 console.print(ingest_line(result))
 
         results = archive.ingest(listing.documents, on_result=show)
-    if as_json:
-        print(json.dumps([r.model_dump(mode="json") for r in results], ensure_ascii=False))
-    else:
-        console.print(ingest_summary(results, listing.skipped))
+    if not quiet:
+        console.print(ingest_summary(results, listing.skipped, listing.excluded))
     return results
 
 
@@ -96,12 +101,19 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
     db: DbOpt = None,
     collection: WriteCollOpt = "default",
+    exclude: ExcludeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Convert, chunk, embed and index documents. Unchanged files cost nothing."""
-    results = _run_ingest(open_archive(db), paths, collection, as_json)
+    """Convert, chunk, embed and index documents. Unchanged files cost nothing.
+
+    Creates the index at --db if there is none yet.
+    """
+    archive = open_archive(db, create=True)
+    results = _run_ingest(archive, paths, collection, exclude or [], quiet=as_json)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in results], ensure_ascii=False))
     if any(r.status == "failed" for r in results):  # failed now, or before and still so
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED_DOCUMENTS)
 
 
 @app.command()
@@ -120,6 +132,9 @@ def convert(
     sidecar: Annotated[
         bool, typer.Option("--sidecar/--no-sidecar", help="Write NAME.json provenance.")
     ] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per document instead of text.")
+    ] = False,
 ) -> None:
     """Convert documents to Markdown (one .md per input, mirroring folder structure)."""
     from cli.convert_cmd import convert_or_exit
@@ -127,7 +142,7 @@ def convert(
     opts = convert_options(
         ocr, engine, dpi, workers, vlm_url, vlm_model, ocr_precision, layout, ocr_model
     )
-    convert_or_exit(paths, out, opts, sidecar)
+    convert_or_exit(paths, out, opts, sidecar, as_json=as_json)
 
 
 @app.command()
@@ -168,26 +183,38 @@ def ask(
     """Answer a question from the archive, citing document and page."""
     archive = open_archive(db)
     filters = _filters(date_from, date_to, language, collection)
-    try:
-        answer = archive.ask(question, backend=backend, k=k, filters=filters)
-    except ArchivistError as e:
-        err_console.print(f"[red]error:[/] {e}")
-        raise typer.Exit(1) from e
+    answer = archive.ask(question, backend=backend, k=k, filters=filters)
     print_answer(answer, as_json=as_json)
 
 
+# The sample folder's README describes the samples and lists their questions: indexed, it would
+# answer those questions itself; reference/ holds the samples' text again (the conversion evals'
+# ground truth). The demo and the docs' quickstarts leave both out.
+SAMPLE_EXCLUDE = ["README*", "reference/**"]
+
+
 @app.command()
-def demo(db: DbOpt = None) -> None:
-    """Ingest the sample PDFs, then answer the sample English and French questions."""
+def demo(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Ingest sample_docs/ (its PDFs: README and reference texts excluded), then answer the
+    sample English and French questions."""
     samples = _sample_dir()
-    archive = open_archive(db)
-    console.rule("Ingesting sample_docs/")
-    _run_ingest(archive, sorted(samples.glob("*.pdf")), "default", as_json=False)
+    archive = open_archive(db, create=True)
+    if not as_json:
+        console.rule("Ingesting sample_docs/")
+    results = _run_ingest(archive, [samples], "default", SAMPLE_EXCLUDE, quiet=as_json)
     questions = json.loads((samples / "questions.json").read_text(encoding="utf-8"))
+    answers = []
     for q in (q for q in questions if q.get("demo")):
+        answer = archive.ask(q["question"])
+        if as_json:
+            answers.append({"question": q["question"], "language": q["language"]})
+            answers[-1].update(answer_json(answer))
+            continue
         console.rule(f"Question ({q['language']})")
         console.print(f"[bold]{q['question']}[/]\n")
-        print_answer(archive.ask(q["question"]), as_json=False)
+        print_answer(answer, as_json=False)
+    if as_json:
+        json_line({"ingest": [r.model_dump(mode="json") for r in results], "answers": answers})
 
 
 def _sample_dir() -> Path:
@@ -197,18 +224,41 @@ def _sample_dir() -> Path:
     raise typer.BadParameter("sample_docs/ not found: run from the repository root")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"archivist {version('archivist')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+def _main(
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="-v: what each stage does (info lines on stderr); -vv: debug lines too, "
+            "HTTP clients and other libraries included.",
+        ),
+    ] = 0,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    from cli.logs import setup_logging
+
+    setup_logging(verbose)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 # Sub-commands that live in their own modules register themselves on ``app`` when imported:
 # one import line per module, in this block.
+import cli.documents  # noqa: E402  (archivist documents list|show|delete)
 import cli.eval_convert  # noqa: E402  (archivist eval convert)
 import cli.evals  # noqa: E402  (archivist eval retrieval|answers|history)
 import cli.flows  # noqa: E402  (archivist sync|watch|deploy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,16 @@ from pipeline.models import Answer, Hit, IngestResult
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+# Piped or redirected output is for grep, awk and files: one line stays one line, whatever the
+# width (a terminal keeps rich's wrapping).
+console.soft_wrap = not console.is_terminal
+err_console.soft_wrap = not err_console.is_terminal
+
+
+def json_line(data: Any) -> None:
+    """One JSON document on one line of stdout (never restyled or wrapped)."""
+    print(json.dumps(data, ensure_ascii=False, default=str), flush=True)
+
 
 _MARK = {
     "added": "[green]added[/]",
@@ -48,7 +59,9 @@ def ingest_line(result: IngestResult) -> str:
     return line
 
 
-def ingest_summary(results: list[IngestResult], skipped: list[Path]) -> str:
+def ingest_summary(
+    results: list[IngestResult], skipped: list[Path], excluded: Sequence[Path] = ()
+) -> str:
     counts: dict[str, int] = {}
     for r in results:
         counts[r.action] = counts.get(r.action, 0) + 1
@@ -61,6 +74,8 @@ def ingest_summary(results: list[IngestResult], skipped: list[Path]) -> str:
         parts.append(f"{still} still failed (unchanged since)")
     if skipped:
         parts.append(f"{len(skipped)} skipped (not a supported type)")
+    if excluded:
+        parts.append(f"{len(excluded)} excluded (--exclude)")
     return f"{len(results)} documents: " + ", ".join(parts)
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.app import DbOpt, app
+from cli.app import DbOpt, app, require_index
 from cli.render import err_console
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings
@@ -39,8 +39,17 @@ def serve(
         ),
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    create_index: Annotated[
+        bool,
+        typer.Option(
+            "--create-index", help="Serve an empty new index when --db holds none (for /v1/ingest)."
+        ),
+    ] = False,
 ) -> None:
-    """Serve the REST API and the OpenAI-compatible facade (OpenAPI docs at /docs)."""
+    """Serve the REST API and the OpenAI-compatible facade (OpenAPI docs at /docs).
+
+    The index at --db must exist (`archivist ingest` makes one), unless --create-index.
+    """
     import uvicorn
 
     from api.app import create_app
@@ -58,6 +67,7 @@ def serve(
     except ConfigError as e:
         err_console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from e
+    require_index(settings, create=create_index)
     level = log_level.lower()
     if level not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter("debug, info, warning or error", param_hint="--log-level")

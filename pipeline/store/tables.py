@@ -23,6 +23,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -73,6 +74,7 @@ class LanceChunkStore:
         self.embedder = embedder
         self.dim = dim
         self.languages = tuple(opts.fts_languages)
+        check_location(opts, create=True)  # a file where the folder should be: one clear line
         self._db = upkeep.connect(opts)
         names = set(self._db.list_tables().tables)
         if DOCUMENTS in names:
@@ -91,9 +93,8 @@ class LanceChunkStore:
     def open(cls, opts: StoreOptions) -> LanceChunkStore:
         """Open an existing index with the embedder recorded in it, without loading any model
         (what maintenance needs). Raises ``ConfigError`` when there is no index at ``opts.uri``."""
+        check_location(opts, create=False)
         db = upkeep.connect(opts)
-        if CHUNKS not in set(db.list_tables().tables):
-            raise ConfigError(f"no index at {opts.uri} (no {CHUNKS!r} table)")
         meta = db.open_table(CHUNKS).schema.metadata or {}
         embedder = meta.get(META_EMBEDDER, b"").decode()
         return cls(opts, embedder=embedder, dim=int(meta.get(META_DIM, b"0").decode() or 0))
@@ -130,6 +131,11 @@ class LanceChunkStore:
         rows = self.documents.search().where(f"doc_id = {sql_str(doc_id)}").limit(1).to_list()
         return _record(rows[0]) if rows else None
 
+    def document_ids_starting(self, prefix: str, *, limit: int = 2) -> list[str]:
+        """Ids of documents that start with ``prefix`` (at most ``limit``): short ids for people."""
+        q = self.documents.search().where(f"starts_with(doc_id, {sql_str(prefix)})")
+        return [r["doc_id"] for r in q.select(["doc_id"]).limit(limit).to_list()]
+
     def documents_at(self, uri: str) -> list[DocumentRecord]:
         rows = self.documents.search().where(f"uri = {sql_str(uri)}").limit(None).to_list()
         return [_record(r) for r in rows]
@@ -148,17 +154,26 @@ class LanceChunkStore:
         return [_record(r) for r in rows if str(r["uri"]).startswith(prefix)]
 
     def list_documents(
-        self, *, limit: int = 100, offset: int = 0, filters: SearchFilters | None = None
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        status: str | None = None,
     ) -> list[DocumentRecord]:
+        """A page of the documents under ``filters`` (and of one ``status``: ok, partial,
+        failed), without their Markdown."""
         columns = [f for f in documents_schema().names if f != "markdown"]
         q = self.documents.search().select(columns)
-        where = filter_sql(filters)
+        where = _documents_where(filters, status)
         if where:
             q = q.where(where)
         return [_record(r) for r in q.limit(limit).offset(offset).to_list()]
 
-    def count_documents(self, filters: SearchFilters | None = None) -> int:
-        return int(self.documents.count_rows(filter_sql(filters)))
+    def count_documents(
+        self, filters: SearchFilters | None = None, status: str | None = None
+    ) -> int:
+        return int(self.documents.count_rows(_documents_where(filters, status)))
 
     def write_document(
         self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: np.ndarray | None
@@ -371,6 +386,39 @@ class LanceChunkStore:
         return sorted(
             (chunk_from_row(r) for r in rows.limit(None).to_list()), key=lambda c: c.ordinal
         )
+
+
+def check_location(opts: StoreOptions, *, create: bool) -> None:
+    """Refuse an index location before anything is written there: a file where a folder is
+    needed, or, unless ``create``, a place that holds no index (a mistyped ``--db`` must not
+    become a new, empty index that answers every search with nothing).
+
+    Nothing is created here: a local folder is looked at on disk (connecting would create it),
+    object storage and LanceDB Cloud are asked for their tables. ``ConfigError`` when refused.
+    """
+    uri = opts.uri
+    if "://" not in uri:
+        path = Path(uri).expanduser()
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{uri} is a file, not an index folder")
+        if create:
+            return
+        if not (path / f"{CHUNKS}.lance").is_dir():
+            raise ConfigError(f"no index at {uri}")
+        return
+    if create:
+        return
+    try:
+        names = set(upkeep.connect(opts).list_tables().tables)
+    except Exception as e:  # unreachable bucket, refused credentials: say so, in one line
+        raise ConfigError(f"cannot read the index at {uri}: {e}") from e
+    if CHUNKS not in names:
+        raise ConfigError(f"no index at {uri}")
+
+
+def _documents_where(filters: SearchFilters | None, status: str | None) -> str | None:
+    parts = [p for p in (filter_sql(filters), status and f"status = {sql_str(status)}") if p]
+    return " AND ".join(parts) or None
 
 
 def _upsert(table: Any, key: str, data: pa.Table) -> None:

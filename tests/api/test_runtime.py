@@ -82,7 +82,7 @@ def test_serve_command_end_to_end(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ARCHIVIST_API_KEYS": ""}
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(port),
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--create-index",
          "--db", str(tmp_path / "idx"), "--keys-file", str(tmp_path / "keys.toml")],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

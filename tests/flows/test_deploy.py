@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import socket
 import subprocess
@@ -95,6 +96,15 @@ def test_deploy_creates_a_scheduled_deployment_a_worker_runs(
         "deployment ingest/nightly" in proc.stdout
         and "pool      archivist (created)" in proc.stdout
     )
+
+    again = _archivist(
+        server, "deploy", "--source", str(source), "--cron", "0 2 * * *", "--db", str(db),
+        "--collection", "press", "--prune", "--name", "nightly", "--timezone", "Europe/Paris",
+        "--json",
+    )  # fmt: skip
+    shown = json.loads(again.stdout)  # the same deployment, updated: one JSON object
+    assert shown["name"] == "ingest/nightly" and shown["pool"] == "archivist"
+    assert shown["parameters"]["source"] == str(source.resolve()) and not shown["pool_created"]
 
     deployment = httpx.get(f"{api}/deployments/name/ingest/nightly").json()
     (schedule,) = deployment["schedules"]

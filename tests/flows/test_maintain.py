@@ -4,6 +4,7 @@ folder for an index on object storage."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,10 @@ def test_cli_maintain_runs_now(tmp_path: Path) -> None:
     assert "chunks    12 rows" in out.output and "-> 1" in out.output
     missing = runner.invoke(app, ["maintain", "--db", str(tmp_path / "nothing-here")])
     assert missing.exit_code == 2 and "no index" in missing.output
+    again = runner.invoke(app, ["maintain", "--db", str(tmp_path / "index"), "--json"])
+    data = json.loads(again.stdout)
+    assert data["rows"] == {"chunks": 12, "documents": 4} and data["older_than"] == 7 * 86400
+    assert data["versions_after"]["chunks"] >= 1 and isinstance(data["indexes"], list)
 
 
 @pytest.mark.slow
@@ -71,14 +76,21 @@ def test_deploy_maintain_registers_a_weekly_schedule(tmp_path: Path) -> None:
 
     from flows.deploy import deploy_maintain
 
+    from cli.main import app
+
     deployed = deploy_maintain(db=str(tmp_path / "index"), older_than_days=3)
     assert deployed.name.startswith("maintain/")
+    cli = ["maintain", "--db", str(tmp_path / "index"), "--cron", "0 4 * * *", "--json"]
+    out = CliRunner().invoke(app, [*cli, "--older-than-days", "3"])
+    shown = json.loads(out.stdout)
+    assert shown["name"] == deployed.name and shown["id"] == str(deployed.id)
+    assert shown["cron"] == "0 4 * * *" and shown["parameters"]["older_than_days"] == 3
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(deployed.name)
     assert deployment.parameters == {"db": str(tmp_path / "index"), "older_than_days": 3}
     assert deployment.entrypoint == "flows.maintain.maintain_flow"
     (schedule,) = deployment.schedules
-    assert schedule.schedule.cron == "0 3 * * 0"  # type: ignore[union-attr]
+    assert schedule.schedule.cron == "0 4 * * *"  # type: ignore[union-attr]
 
 
 def test_work_dir_for_an_index_on_object_storage(

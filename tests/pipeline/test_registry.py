@@ -24,6 +24,7 @@ from pipeline.models import (
     SourceDocument,
 )
 from pipeline.ocr import OCR_ENGINES, make_ocr_engine
+from pipeline.config_keys import GROUP as SETTINGS_GROUP
 from pipeline.registry import GROUPS, Registry
 from pipeline.retrieve.rerank import RERANKERS, make_reranker
 from tests.conftest import REPO
@@ -32,7 +33,7 @@ from tests.conftest import REPO
 def test_every_declared_kind_is_installed_and_loads() -> None:
     """pyproject.toml's entry points are what the installed metadata says (else: reinstall)."""
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]
-    assert set(declared) == set(GROUPS.values())
+    assert set(declared) == {*GROUPS.values(), SETTINGS_GROUP}  # kinds, and settings classes
     for group, kinds in declared.items():
         installed = {ep.name: ep.value for ep in entry_points(group=group)}
         assert {k: installed.get(k) for k in kinds} == kinds, f"{group}: run make install"
