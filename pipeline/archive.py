@@ -159,7 +159,8 @@ class Archive:
         """
         from pipeline.answer import stream_answer
 
-        asked = parse_question(question, filters=filters, today=today)  # read once, passed on
+        languages = self.options.store.fts_languages
+        asked = parse_question(question, filters=filters, today=today, languages=languages)
         answerer = self.answerer(backend)
         k = k if k is not None else answerer.retrieve_k
         date_filter, flagged = asked.period, []

@@ -1,19 +1,30 @@
-"""Language identification for the archive's languages, by stop-word profile.
+"""Language identification: documents by stop-word profile, questions with a trained detector.
 
-Cheap and dependency-free: enough to tag French, English and the other major Latin-script
-languages of a press archive, and to answer a question in its own language. Returns ``None``
-when the text is too short or too mixed to tell.
+- ``detect_language`` (documents, long text): the stop words of French, English and the other
+  major Latin-script languages of a press archive. Cheap and dependency-free; ``None`` when the
+  text is too short or too mixed to tell, which is what short questions are ("Grève des
+  dockers", "Bonjour" have one stop word or none).
+- ``question_language`` (questions, any length): Lingua (``lingua-language-detector``, its
+  n-gram models inside the wheel), restricted to the languages the archive is configured for
+  (its full-text indexes), so the answer is always one the index can search with. Lingua is
+  built for short text: on two-word French questions it is right where stop words say nothing.
+  A question that names no configured language's letters still gets the closest one.
 
 >>> detect_language("Le gouvernement a annoncé mardi une réforme des retraites.")
 'fr'
 >>> detect_language("The government announced on Tuesday a reform of pensions.")
 'en'
+>>> question_language("Grève des dockers", ("French", "English"))
+'fr'
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 
 def _words(text: str) -> frozenset[str]:
@@ -70,3 +81,34 @@ def detect_language(text: str, *, min_hits: int = 2) -> str | None:
     if ranked[0] < min_hits or ranked[0] == ranked[1]:
         return None
     return best
+
+
+# Names of the configured languages (``StoreOptions.fts_languages``: "French") or ISO codes.
+_CODES = {"french": "fr", "english": "en", "german": "de", "spanish": "es", "italian": "it"}
+
+
+def question_language(text: str, languages: Iterable[str]) -> str | None:
+    """The ISO 639-1 code of the language ``text`` is in, among ``languages`` (names such as
+    ``"French"`` or codes such as ``"fr"``). With fewer than two languages Lingua knows, or an
+    empty text, the stop-word reading (``detect_language``) answers instead."""
+    known = tuple(sorted({code for code in map(_code, languages) if code}))
+    if len(known) < 2 or not _WORD.search(text):
+        return detect_language(text, min_hits=1)
+    found = _detector(known).detect_language_of(unicodedata.normalize("NFC", text[:2000]))
+    return found.iso_code_639_1.name.lower() if found is not None else None
+
+
+def _code(language: str) -> str | None:
+    from lingua import IsoCode639_1
+
+    code = _CODES.get(language.lower(), language.lower())
+    return code if len(code) == 2 and hasattr(IsoCode639_1, code.upper()) else None
+
+
+@functools.lru_cache(maxsize=4)
+def _detector(codes: tuple[str, ...]) -> Any:
+    """A Lingua detector for these languages (models load on first use, once per process)."""
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    isos = [getattr(IsoCode639_1, code.upper()) for code in codes]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()

@@ -10,16 +10,22 @@ agree (``today`` included) instead of each reading the text again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from pipeline.dates import is_time_question, question_date_range, scope_filters
-from pipeline.lang import detect_language
-from pipeline.models import Question, SearchFilters
+from pipeline.lang import question_language
+from pipeline.models import Question, SearchFilters, StoreOptions
 
 
 def parse_question(
-    text: str, *, filters: SearchFilters | None = None, today: dt.date | None = None
+    text: str,
+    *,
+    filters: SearchFilters | None = None,
+    today: dt.date | None = None,
+    languages: Sequence[str] | None = None,
 ) -> Question:
-    """``text`` read once: its dates (counted from ``today``), language and time cues.
+    """``text`` read once: its dates (counted from ``today``), language (among ``languages``,
+    the archive's full-text languages; default French and English) and time cues.
 
     The caller's date filters win over the question's words for the period; whether the answer
     reads the evidence in date order depends on the question's own words.
@@ -29,7 +35,7 @@ def parse_question(
     own = scoped.date_range if scoped.inferred else question_date_range(text, today=today)
     return Question(
         text=text,
-        language=detect_language(text),
+        language=question_language(text, languages or StoreOptions().fts_languages),
         period=scoped.date_range,
         filters=filters,
         chronological=is_time_question(text, own),

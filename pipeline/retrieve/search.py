@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.embed import Embedder
-from pipeline.lang import detect_language
+from pipeline.lang import question_language
 from pipeline.models import Hit, RetrieveOptions, SearchFilters
 from pipeline.retrieve.fusion import Fusion, Ranking, fuse_rrf_arrays, fuse_score_arrays
 from pipeline.retrieve.rerank import Reranker
@@ -62,7 +62,7 @@ def retrieve(
         return []
     language_name = ""
     if opts.mode in ("hybrid", "fts"):
-        code = language if language is not None else detect_language(query)
+        code = language if language is not None else question_language(query, store.languages)
         language_name = _LANG_NAMES.get(code or "", "")
     # Both rankers at once; the question is embedded while the full-text query runs.
     fts, vec = store.candidates(
