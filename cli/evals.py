@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.app import JsonOpt
 from cli.eval_app import eval_app
 from cli.render import console, err_console
+from evals.retrieval import DEFAULT_MODES
 from pipeline.errors import ArchivistError
 
 if TYPE_CHECKING:
     from evals.beir import BeirDataset
     from evals.collection import EvalIndex
+    from evals.compare import Comparison
     from evals.history import EvalRun
     from evals.results import AnswerEval, RetrievalEval
 
@@ -58,7 +61,18 @@ RebuildOpt = Annotated[bool, typer.Option("--rebuild", help="Re-ingest even if c
 NameOpt = Annotated[
     str | None, typer.Option("--name", help="Dataset label (default: the corpus folder name).")
 ]
-LabelOpt = Annotated[str | None, typer.Option("--label", help="A note stored with the run.")]
+LabelOpt = Annotated[
+    str | None,
+    typer.Option("--label", help="A note stored with the run (--baseline can name it later)."),
+]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="Also compare with this earlier run: a run id (`eval history`) or a run's --label. "
+        "The previous run of the same set is always compared.",
+    ),
+]
 
 EmbedderOpt = Annotated[
     str | None,
@@ -103,10 +117,10 @@ def _index(
     """The eval index under Settings (env, archivist.toml) with this command's flags on top."""
     from rich.progress import Progress
 
-    from cli.app import open_archive
+    from cli.app import settings_for
     from evals.collection import build_eval_index
 
-    options = open_archive(None, **settings).options
+    options = settings_for(None, **settings).options()
     changes = {k: v for k, v in (retrieve or {}).items() if v is not None}
     if changes:
         options = options._replace(retrieve=options.retrieve.model_copy(update=changes))
@@ -138,13 +152,46 @@ def _gate(scores: dict[str, dict[str, float]], specs: list[str] | None, default:
     return [str(f) for f in check_gates(scores, gates, default)]
 
 
-def _record(
-    result: RetrievalEval | AnswerEval, history: Path, off: bool, label: str | None
-) -> None:
-    from evals.history import append_run, run_record
+class Recorded(NamedTuple):
+    """A finished eval as the history records it, and how it compares with earlier runs."""
 
+    run: EvalRun
+    comparisons: list[Comparison]
+
+
+def _check_baseline(history: Path, kind: str, dataset: str, baseline: str | None) -> None:
+    """Refuse an unknown --baseline before the eval spends minutes running."""
+    from evals.compare import find_baseline
+    from evals.history import load_runs
+
+    if baseline:
+        try:
+            find_baseline(load_runs(history), kind=kind, dataset=dataset, ref=baseline)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--baseline") from e
+
+
+def _record(
+    result: RetrievalEval | AnswerEval,
+    history: Path,
+    off: bool,
+    label: str | None,
+    baseline: str | None,
+) -> Recorded:
+    """Compare the run with the previous one of its set (and ``baseline``), then record it."""
+    from evals.compare import compare_with_history
+    from evals.history import append_run, load_runs, run_record
+
+    run = run_record(result, label=label)
+    comparisons = compare_with_history(run, load_runs(history), baseline=baseline)
     if not off:
-        append_run(history, run_record(result, label=label))
+        append_run(history, run)
+    return Recorded(run, comparisons)
+
+
+def _print_comparisons(comparisons: list[Comparison]) -> None:
+    for comparison in comparisons:
+        console.print(escape(comparison.summary()))
 
 
 def _finish(failures: list[str], as_json: bool) -> None:
@@ -162,8 +209,13 @@ def retrieval(
     qrels: Annotated[Path, typer.Option("--qrels", help="BEIR qrels.tsv.", exists=True)],
     distractors: DistractorsOpt = None,
     modes: Annotated[
-        str, typer.Option("--modes", help="Comma-separated: fts, vector, hybrid, hybrid+rerank.")
-    ] = "fts,vector,hybrid,hybrid+rerank",
+        str,
+        typer.Option(
+            "--modes",
+            help="Comma-separated: fts, vector, hybrid, hybrid+rerank (the reranker needs its "
+            "model: --rerank-kind embedder with the e5 extra runs offline).",
+        ),
+    ] = ",".join(DEFAULT_MODES),
     report: ReportOpt = None,
     as_json: JsonOpt = False,
     fail_below: GateOpt = None,
@@ -203,8 +255,11 @@ def retrieval(
     rebuild: RebuildOpt = False,
     name: NameOpt = None,
     label: LabelOpt = None,
+    baseline: BaselineOpt = None,
 ) -> None:
-    """Ingest a BEIR corpus through the pipeline, then score each retrieval mode on its queries."""
+    """Ingest a BEIR corpus through the pipeline, then score each retrieval mode on its queries,
+    and compare with the previous run of the set (and --baseline): per query, and whether the
+    difference is more than chance."""
     from evals.report import write_retrieval_report
     from evals.retrieval import evaluate_retrieval, parse_modes
     from pipeline.models import RerankOptions
@@ -216,6 +271,7 @@ def retrieval(
     if fusion not in (None, "score", "rrf"):
         raise typer.BadParameter("fusion must be score or rrf", param_hint="--fusion")
     dataset = _load(corpus, queries, qrels, distractors, name)
+    _check_baseline(history, "retrieval", dataset.name, baseline)
     settings = _ingest_settings(embedder, embedder_model, chunk_tokens, chunk_overlap)
     retrieve = {"fusion": fusion, "document_weight": document_weight, "candidates": candidates}
     index = _index(dataset, cache, rebuild, as_json, settings, retrieve)
@@ -224,13 +280,22 @@ def retrieval(
         rerank = rerank.model_copy(update={"model": rerank_model})
     result = evaluate_retrieval(dataset, index, modes=mode_list, rerank=rerank)
     failures = _gate(result.scores(), fail_below, result.default_mode)
-    _record(result, history, no_history, label)
-    paths = write_retrieval_report(result, report) if report else []
+    recorded = _record(result, history, no_history, label, baseline)
+    paths = write_retrieval_report(result, report, recorded.comparisons) if report else []
     if as_json:
-        print(json.dumps(_retrieval_json(result, failures, report), ensure_ascii=False))
+        data = _retrieval_json(result, failures, report)
+        print(json.dumps({**data, **_recorded_json(recorded)}, ensure_ascii=False))
     else:
         _print_retrieval(result, paths)
+        _print_comparisons(recorded.comparisons)
     _finish(failures, as_json)
+
+
+def _recorded_json(recorded: Recorded) -> dict[str, object]:
+    return {
+        "run_id": recorded.run.run_id,
+        "comparisons": [c.model_dump(mode="json") for c in recorded.comparisons],
+    }
 
 
 def _ingest_settings(
@@ -272,7 +337,7 @@ def _print_retrieval(result: RetrievalEval, paths: list[Path]) -> None:
     table.add_column("s", justify="right")
     for mode, res in result.modes.items():
         if res.skipped:
-            table.add_row(mode, f"skipped: {res.skipped}"[:60])
+            table.add_row(mode, escape(" ".join(f"skipped: {res.skipped}".split())[:80]))
             continue
         mark = "*" if mode == result.default_mode else ""
         values = [f"{res.metrics.get(m, 0.0):.3f}" for m in TABLE_METRICS]
@@ -313,8 +378,10 @@ def answers(
     embedder_model: EmbedderModelOpt = None,
     chunk_tokens: ChunkTokensOpt = None,
     chunk_overlap: ChunkOverlapOpt = None,
+    baseline: BaselineOpt = None,
 ) -> None:
-    """Ask the questions that carry gold answers (metadata.answers) and score the answers."""
+    """Ask the questions that carry gold answers (metadata.answers) and score the answers;
+    compare with the previous run of the set (and --baseline), question by question."""
     from evals.answers import evaluate_answers
     from evals.report import write_answer_report
     from pipeline.answer import ANSWERERS
@@ -326,16 +393,19 @@ def answers(
     if not any(q.answers for q in dataset.queries.values()):
         err_console.print("[red]error:[/] no query has gold answers in metadata.answers")
         raise typer.Exit(2)
+    _check_baseline(history, "answers", dataset.name, baseline)
     settings = _ingest_settings(embedder, embedder_model, chunk_tokens, chunk_overlap)
     index = _index(dataset, cache, rebuild, as_json, settings)
     result = evaluate_answers(dataset, index, backend=backend)
     failures = _gate(result.scores(), fail_below, backend)
-    _record(result, history, no_history, label)
-    paths = write_answer_report(result, report) if report else []
+    recorded = _record(result, history, no_history, label, baseline)
+    paths = write_answer_report(result, report, recorded.comparisons) if report else []
     if as_json:
-        print(json.dumps(_answers_json(result, failures), ensure_ascii=False))
+        data = _answers_json(result, failures)
+        print(json.dumps({**data, **_recorded_json(recorded)}, ensure_ascii=False))
     else:
         _print_answers(result, paths)
+        _print_comparisons(recorded.comparisons)
     _finish(failures, as_json)
 
 
@@ -400,7 +470,7 @@ def history_cmd(
 def _print_history(runs: list[EvalRun], metric: str) -> None:
     modes = list(dict.fromkeys(m for r in runs for m in r.scores))
     table = Table(title=f"{metric} across {len(runs)} runs", title_justify="left")
-    for col in ("UTC", "dataset", "version", "setup", "label"):
+    for col in ("run", "UTC", "dataset", "version", "setup", "label"):
         table.add_column(col)
     for mode in modes:
         table.add_column(mode, justify="right")
@@ -409,7 +479,7 @@ def _print_history(runs: list[EvalRun], metric: str) -> None:
             f"{run.scores[m][metric]:.3f}" if metric in run.scores.get(m, {}) else "" for m in modes
         ]
         table.add_row(
-            f"{run.created_at:%m-%d %H:%M}", run.dataset, str(run.table_version), run.setup(),
-            run.label or "", *cells,
+            run.run_id, f"{run.created_at:%m-%d %H:%M}", run.dataset, str(run.table_version),
+            run.setup(), run.label or "", *cells,
         )  # fmt: skip
     console.print(table)

@@ -43,6 +43,9 @@ class EvalRun(BaseModel):
     default_mode: str | None = None
     seconds: float = 0.0
     label: str | None = None
+    # {mode: {query_id: {metric: value}}}: what the next runs compare with (evals.compare);
+    # empty in runs recorded before it was kept.
+    per_query: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
 
     def setup(self) -> str:
         """The settings that tell runs apart, in a few words.
@@ -82,7 +85,26 @@ def run_record(result: RetrievalEval | AnswerEval, *, label: str | None = None) 
         default_mode=result.default_mode if isinstance(result, RetrievalEval) else result.backend,
         seconds=round(result.seconds, 1),
         label=label,
+        per_query=per_query(result),
     )
+
+
+# Per-question scores kept in the history, per kind (enough to compare runs; the full rows are
+# in each report's results.json).
+PER_QUERY_METRICS = {"retrieval": ("ndcg@10", "mrr@10", "recall@10")}
+
+
+def per_query(result: RetrievalEval | AnswerEval) -> dict[str, dict[str, dict[str, float]]]:
+    """``{mode: {query_id: {metric: value}}}`` of a finished eval."""
+    if isinstance(result, RetrievalEval):
+        keep = PER_QUERY_METRICS["retrieval"]
+        return {
+            mode: {q.query_id: {m: q.metrics[m] for m in keep if m in q.metrics} for q in r.queries}
+            for mode, r in result.modes.items()
+            if not r.skipped
+        }
+    rows = {r.query_id: {"accuracy": float(r.correct), "f1": r.f1} for r in result.rows}
+    return {result.backend: rows}
 
 
 def append_run(path: Path, run: EvalRun) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evals import plots
+from evals.compare import Comparison
 from evals.history import EvalRun
 from evals.results import AnswerEval, IndexInfo, RetrievalEval
 
@@ -73,7 +74,44 @@ def _index_lines(index: IndexInfo, settings: dict[str, object]) -> list[str]:
     return lines
 
 
-def retrieval_markdown(result: RetrievalEval) -> str:
+def comparison_markdown(
+    comparisons: Sequence[Comparison], texts: dict[str, str], *, limit: int = 15
+) -> list[str]:
+    """The comparisons as report lines: one table row each, then the questions that got worse
+    (first) and better, with their text (``texts``: query id → question)."""
+    if not comparisons:
+        return []
+    lines = [
+        "## Compared with earlier runs",
+        "",
+        "Paired randomization test on the per-question scores; p < 0.05 is marked **bold**.",
+        "",
+        "| against | run | setup | mode | metric | before | now | Δ | better | worse | same | p |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in comparisons:
+        delta = "–" if c.before is None or c.after is None else f"{c.after - c.before:+.3f}"
+        p = "–" if c.p_value is None else f"{c.p_value:.3f}"
+        p = f"**{p}**" if c.significant else p
+        lines.append(
+            f"| {c.against} | `{c.run_id}` {c.created_at:%Y-%m-%d %H:%M} {_cell(c.label or '')} | "
+            f"{_cell(c.setup)} | {c.mode} | {c.metric} | {_fmt(c.before)} | {_fmt(c.after)} | "
+            f"{delta} | {len(c.wins)} | {len(c.losses)} | {c.ties} | {p} |"
+        )
+    for c in comparisons:
+        for title, deltas in (("Worse", c.losses), ("Better", c.wins)):
+            if not deltas:
+                continue
+            lines += ["", f"### {title} than the {c.against} ({c.mode}, {c.metric})", ""]
+            for d in deltas[:limit]:
+                text = _cell(texts.get(d.query_id, ""))
+                lines.append(f"- {d.query_id}: {text} — {d.before:.3f} → {d.after:.3f}")
+            if len(deltas) > limit:
+                lines.append(f"- … and {len(deltas) - limit} more")
+    return lines
+
+
+def retrieval_markdown(result: RetrievalEval, comparisons: Sequence[Comparison] = ()) -> str:
     """The retrieval report as Markdown (plots referenced as sibling PNG files)."""
     ran = {m: r for m, r in result.modes.items() if not r.skipped}
     lines = [
@@ -88,7 +126,11 @@ def retrieval_markdown(result: RetrievalEval) -> str:
     for mode, res in ran.items():
         values = " | ".join(_fmt(res.metrics.get(m)) for m in TABLE_METRICS)
         lines.append(f"| {mode} | {values} | {res.seconds:.0f} |")
-    lines += [f"| {m} | skipped: {r.skipped} |" for m, r in result.modes.items() if r.skipped]
+    lines += [
+        f"| {m} | skipped: {_cell(r.skipped or '', 200)} |"
+        for m, r in result.modes.items()
+        if r.skipped
+    ]
     if ran:
         lines += [
             "",
@@ -96,6 +138,8 @@ def retrieval_markdown(result: RetrievalEval) -> str:
             "",
             "![recall@k](recall_at_k.png)",
         ]
+    texts = {q.query_id: q.query for r in ran.values() for q in r.queries}
+    lines += ["", *comparison_markdown(comparisons, texts)]
     lines += ["", "## Index and settings", "", *_index_lines(result.index, result.settings)]
     lines += ["", *_query_table(result)]
     return "\n".join(lines) + "\n"
@@ -106,11 +150,17 @@ def _query_table(result: RetrievalEval) -> list[str]:
     if not modes:
         return []
     by_mode = {m: {q.query_id: q for q in result.modes[m].queries} for m in modes}
-    first = result.modes[modes[0]].queries
+    main = result.default_mode if result.default_mode in modes else modes[0]
+    # Misses first, then the worst ranks: what to look at comes first.
+    first = sorted(
+        result.modes[main].queries,
+        key=lambda q: -(q.first_relevant_rank or 10**9),
+    )
     lines = [
         "## Per query: rank of the first relevant document",
         "",
-        "`–` means no relevant document in the retrieved list.",
+        f"`–` means no relevant document in the retrieved list. Misses first, then the worst "
+        f"ranks in {main} mode.",
         "",
         "| query | " + " | ".join(modes) + " |",
         "|---|" + "---|" * len(modes),
@@ -122,8 +172,8 @@ def _query_table(result: RetrievalEval) -> list[str]:
     return lines
 
 
-def answers_markdown(result: AnswerEval) -> str:
-    """The answer report as Markdown."""
+def answers_markdown(result: AnswerEval, comparisons: Sequence[Comparison] = ()) -> str:
+    """The answer report as Markdown (wrong answers first in the per-question table)."""
     lines = [
         f"# Answer eval — {result.dataset} ({result.backend})",
         "",
@@ -137,6 +187,8 @@ def answers_markdown(result: AnswerEval) -> str:
         "",
         "![answer scores](answer_scores.png)",
         "",
+        *comparison_markdown(comparisons, {r.query_id: r.query for r in result.rows}),
+        "",
         "## Index and settings",
         "",
         *_index_lines(result.index, result.settings),
@@ -146,7 +198,7 @@ def answers_markdown(result: AnswerEval) -> str:
         "| question | correct | F1 | citations (relevant) | answer |",
         "|---|---|---|---|---|",
     ]
-    for r in result.rows:
+    for r in sorted(result.rows, key=lambda row: (row.correct, row.f1)):
         answer = _cell(r.error or r.answer, 160)
         cites = f"{r.citations}" + (
             f" ({r.relevant_citations})" if r.relevant_citations is not None else ""
@@ -165,15 +217,16 @@ def history_markdown(runs: Sequence[EvalRun], metric: str) -> str:
         "",
         "![trend](history_trend.png)",
         "",
-        "| date (UTC) | kind | dataset | table version | index key | setup | label | mode | "
+        "| run | date (UTC) | kind | dataset | table version | index key | setup | label | mode | "
         + metric
         + " |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         for mode, values in run.scores.items():
             lines.append(
-                f"| {run.created_at:%Y-%m-%d %H:%M} | {run.kind} | {run.dataset} | "
+                f"| `{run.run_id}` | {run.created_at:%Y-%m-%d %H:%M} | {run.kind} | "
+                f"{run.dataset} | "
                 f"{run.table_version} | `{run.index_key[:10]}` | {_cell(run.setup())} | "
                 f"{_cell(run.label or '')} | {mode} | {_fmt(values.get(metric))} |"
             )
@@ -211,7 +264,9 @@ def _write(folder: Path, markdown: str, title: str, extra: dict[str, str]) -> li
     return [*paths, html_path]
 
 
-def write_retrieval_report(result: RetrievalEval, folder: Path) -> list[Path]:
+def write_retrieval_report(
+    result: RetrievalEval, folder: Path, comparisons: Sequence[Comparison] = ()
+) -> list[Path]:
     """``report.md``, ``report.html``, ``results.json`` and the plots, in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     scores = result.scores()
@@ -222,10 +277,13 @@ def write_retrieval_report(result: RetrievalEval, folder: Path) -> list[Path]:
         pngs.append(plots.recall_curves(scores, folder / "recall_at_k.png", title=title))
     extra = {"results.json": result.model_dump_json(indent=1)}
     title = f"Retrieval eval — {result.dataset}"
-    return [*pngs, *_write(folder, retrieval_markdown(result), title, extra)]
+    markdown = retrieval_markdown(result, comparisons)
+    return [*pngs, *_write(folder, markdown, title, extra)]
 
 
-def write_answer_report(result: AnswerEval, folder: Path) -> list[Path]:
+def write_answer_report(
+    result: AnswerEval, folder: Path, comparisons: Sequence[Comparison] = ()
+) -> list[Path]:
     """The answer eval's report files in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     png = plots.metric_bars(
@@ -236,7 +294,7 @@ def write_answer_report(result: AnswerEval, folder: Path) -> list[Path]:
     )
     extra = {"results.json": result.model_dump_json(indent=1)}
     title = f"Answer eval — {result.dataset}"
-    return [png, *_write(folder, answers_markdown(result), title, extra)]
+    return [png, *_write(folder, answers_markdown(result, comparisons), title, extra)]
 
 
 def write_history_report(runs: Sequence[EvalRun], metric: str, folder: Path) -> list[Path]:

@@ -25,7 +25,15 @@ from prefect.artifacts import create_markdown_artifact
 from evals.answers import evaluate_answers
 from evals.beir import BeirDataset, load_beir
 from evals.collection import EvalIndex, build_eval_index
-from evals.history import DEFAULT_HISTORY, append_run, check_gates, parse_gates, run_record
+from evals.compare import compare_with_history
+from evals.history import (
+    DEFAULT_HISTORY,
+    append_run,
+    check_gates,
+    load_runs,
+    parse_gates,
+    run_record,
+)
 from evals.report import (
     answers_markdown,
     retrieval_markdown,
@@ -33,7 +41,7 @@ from evals.report import (
     write_retrieval_report,
 )
 from evals.results import AnswerEval, RetrievalEval
-from evals.retrieval import MODES, evaluate_retrieval
+from evals.retrieval import DEFAULT_MODES, evaluate_retrieval
 from pipeline.models import RerankOptions
 from pipeline.settings import Settings
 
@@ -95,16 +103,19 @@ def answers_task(
 
 @task(name="publish-eval-report")
 def publish_task(result: RetrievalEval | AnswerEval, report_dir: str | None, history: str) -> str:
-    """Record the run in the history, write the report files, publish the Markdown artifact."""
-    append_run(Path(history), run_record(result, label="prefect"))
+    """Compare the run with the previous one of its set, record it in the history, write the
+    report files, publish the Markdown artifact."""
+    run = run_record(result, label="prefect")
+    comparisons = compare_with_history(run, load_runs(Path(history)))
+    append_run(Path(history), run)
     if isinstance(result, RetrievalEval):
-        markdown = retrieval_markdown(result)
+        markdown = retrieval_markdown(result, comparisons)
         if report_dir:
-            write_retrieval_report(result, Path(report_dir))
+            write_retrieval_report(result, Path(report_dir), comparisons)
     else:
-        markdown = answers_markdown(result)
+        markdown = answers_markdown(result, comparisons)
         if report_dir:
-            write_answer_report(result, Path(report_dir) / "answers")
+            write_answer_report(result, Path(report_dir) / "answers", comparisons)
     # Images live beside report.md; the artifact carries the text and tables.
     text = "\n".join(line for line in markdown.splitlines() if not line.startswith("!["))
     key = f"{ARTIFACT_KEY}-{result.kind}-{_slug(result.dataset)}"
@@ -131,7 +142,7 @@ def eval_flow(
     """Run the evals on a BEIR set and publish the report; raises ``GateError`` under the bar."""
     logger = get_run_logger()
     gates = parse_gates(fail_below or [])
-    chosen = tuple(modes or MODES)
+    chosen = tuple(modes or DEFAULT_MODES)
     result = retrieval_task(corpus, queries, qrels, distractors, name, chosen, cache, rerank_model)
     publish_task(result, report_dir, history)
     scores: dict[str, dict[str, float]] = dict(result.scores())
@@ -190,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", required=True)
     ap.add_argument("--qrels", required=True)
     ap.add_argument("--distractors")
-    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--modes", default=",".join(DEFAULT_MODES))
     ap.add_argument("--answers", action="store_true")
     ap.add_argument("--backend", default="offline")
     ap.add_argument("--report")
