@@ -74,9 +74,8 @@ def test_cli_maintain_runs_now(tmp_path: Path) -> None:
 def test_deploy_maintain_registers_a_weekly_schedule(tmp_path: Path) -> None:
     from prefect.client.orchestration import get_client
 
-    from flows.deploy import deploy_maintain
-
     from cli.main import app
+    from flows.deploy import deploy_maintain
 
     deployed = deploy_maintain(db=str(tmp_path / "index"), older_than_days=3)
     assert deployed.name.startswith("maintain/")

@@ -13,6 +13,7 @@ import pytest
 
 from connectors.base import CONNECTORS, ConnectorSpec, make_connector
 from pipeline.answer import ANSWERERS, make_answerer
+from pipeline.config_keys import GROUP as SETTINGS_GROUP
 from pipeline.convert import CONVERTERS, convert_document
 from pipeline.embed import EMBEDDERS, make_embedder
 from pipeline.errors import ConfigError
@@ -24,7 +25,6 @@ from pipeline.models import (
     SourceDocument,
 )
 from pipeline.ocr import OCR_ENGINES, make_ocr_engine
-from pipeline.config_keys import GROUP as SETTINGS_GROUP
 from pipeline.registry import GROUPS, Registry
 from pipeline.retrieve.rerank import RERANKERS, make_reranker
 from tests.conftest import REPO
