@@ -22,6 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.auth import Gate, KeyRing
 from api.errors import ErrorResponse, install_error_handlers
 from api.middleware import RequestContextMiddleware
+from api.page_images import PageImageCache
 from api.routes import chat, documents, health, ingest, query
 from api.runtime import ArchiveRuntime
 from api.settings import ApiSettings
@@ -77,6 +78,10 @@ def create_app(
     app.state.api_settings = api_settings
     app.state.runtime = runtime
     app.state.uploads_dir = api_settings.uploads_dir(settings.db)
+    app.state.page_cache = PageImageCache(
+        api_settings.page_cache_dir(settings.db),
+        max_bytes=int(api_settings.api_page_cache_mb * 1024 * 1024),
+    )
     install_error_handlers(app)
     for module in (health, query, chat, documents, ingest):
         app.include_router(module.router)
@@ -103,7 +108,7 @@ def _add_middleware(app: FastAPI, api_settings: ApiSettings, keys: KeyRing) -> N
             allow_origins=origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID"],
+            expose_headers=["X-Request-ID", "X-Page-Width", "X-Page-Height"],
         )
 
 

@@ -13,8 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import MAX_K, FiltersIn
-from pipeline.models import Citation
+from api.schemas import MAX_K, CitationOut, FiltersIn
 
 MODEL_PREFIX = "archivist"
 
@@ -98,7 +97,7 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[Choice]
     usage: Usage | None = None
-    citations: list[Citation] = Field(default_factory=list)
+    citations: list[CitationOut] = Field(default_factory=list)
 
 
 def chunk(

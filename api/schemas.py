@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.page_images import citation_page, page_image_url
 from pipeline.models import (
     COLLECTION_PATTERN,
     Answer,
@@ -21,6 +22,7 @@ from pipeline.models import (
     DocumentStatus,
     Hit,
     IngestAction,
+    PageRegion,
     SearchFilters,
     StageError,
 )
@@ -123,13 +125,37 @@ class SearchResponse(BaseModel):
     hits: list[HitOut]
 
 
+class CitationOut(Citation):
+    """A citation as the API shows it: the core's, plus the URL of its page as an image."""
+
+    page_image: str | None = Field(
+        default=None,
+        description="the cited page as PNG (GET, same API key): the PDF page rendered, or a "
+        "text view of a Markdown/text source; `regions` are boxes in its points "
+        "(X-Page-Width/X-Page-Height)",
+    )
+
+    @classmethod
+    def of(cls, citation: Citation, *, base_url: str = "") -> CitationOut:
+        url = page_image_url(citation.doc_id, citation_page(citation), base_url=base_url)
+        return cls(**citation.model_dump(), page_image=url)
+
+    @classmethod
+    def all(cls, citations: list[Citation], *, base_url: str = "") -> list[CitationOut]:
+        return [cls.of(c, base_url=base_url) for c in citations]
+
+
+# Citation's own fields name PageRegion, defined after it in pipeline.models: say where it is.
+CitationOut.model_rebuild(_types_namespace={"PageRegion": PageRegion})
+
+
 class AskResponse(BaseModel):
     """The answer text carries ``[n]`` marks; ``citations[n-1]`` says what each points to."""
 
     answer: str
     backend: str
     found: bool
-    citations: list[Citation]
+    citations: list[CitationOut]
     flagged: list[str] = Field(default_factory=list)
     date_filter: DateRange | None = Field(
         default=None, description="the dates the evidence was limited to (from the question)"
@@ -138,12 +164,13 @@ class AskResponse(BaseModel):
     completion_tokens: int | None = None
 
     @classmethod
-    def of(cls, answer: Answer) -> AskResponse:
+    def of(cls, answer: Answer, *, base_url: str = "") -> AskResponse:
+        """``base_url``: the server's root, which the citations' ``page_image`` URLs start with."""
         return cls(
             answer=answer.text,
             backend=answer.backend,
             found=answer.found,
-            citations=answer.citations,
+            citations=CitationOut.all(answer.citations, base_url=base_url),
             flagged=answer.flagged,
             date_filter=answer.date_filter,
             prompt_tokens=answer.prompt_tokens,

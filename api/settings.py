@@ -9,6 +9,7 @@ Same sources as ``pipeline.settings.Settings``: env ``ARCHIVIST_*`` (``ARCHIVIST
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from pydantic import Field
@@ -52,6 +53,15 @@ class ApiSettings(ArchivistSettings):
     api_ready_wait_s: float = Field(
         default=30.0, ge=0, description="how long a request waits for models to load before 503"
     )
+    api_page_image_px: int = Field(
+        default=1200, ge=200, le=4000, description="width of page images, in pixels"
+    )
+    api_page_cache_mb: float = Field(
+        default=256.0, gt=0, description="disk kept for rendered page images (oldest-used go)"
+    )
+    api_page_cache_dir: str | None = Field(
+        default=None, description="where page images are cached (default: <db>/page-images)"
+    )
     api_chat_sources_footer: bool = Field(
         default=False,
         description="append a Sources list to chat answers (for UIs that ignore extra fields)",
@@ -69,6 +79,15 @@ class ApiSettings(ArchivistSettings):
     def max_ingest_body_bytes(self) -> int:
         """A whole multipart request: every file at its limit, plus room for the form framing."""
         return self.max_upload_bytes * self.api_max_files + MIB
+
+    def page_cache_dir(self, db: str) -> Path:
+        """Where rendered page images are kept: beside the index, or a temporary folder when the
+        index is remote."""
+        if self.api_page_cache_dir:
+            return Path(self.api_page_cache_dir)
+        if "://" in db:
+            return Path(tempfile.gettempdir()) / "archivist-page-images"
+        return Path(db) / "page-images"
 
     def uploads_dir(self, db: str) -> Path | None:
         """Where uploaded files are kept; None when the index is remote and no folder is set."""

@@ -41,7 +41,7 @@ from api.openai_schemas import (
     chunk,
 )
 from api.routes.query import SSE_HEADERS
-from api.schemas import MAX_QUESTION_CHARS
+from api.schemas import MAX_QUESTION_CHARS, CitationOut
 from pipeline.answer.stream import AnswerStream
 from pipeline.archive import Archive
 from pipeline.errors import ArchivistError
@@ -77,7 +77,15 @@ def chat_completions(
             archive, principal, question, k=body.k, filters=filters, backend=backend
         )
         with_usage = bool(body.stream_options and body.stream_options.include_usage)
-        events = _stream(stream, first, cid, body.model, footer=footer, with_usage=with_usage)
+        events = _stream(
+            stream,
+            first,
+            cid,
+            body.model,
+            footer=footer,
+            with_usage=with_usage,
+            base_url=str(request.base_url),
+        )
         return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
     answer = answer_question(
         archive, principal, question, k=body.k, filters=filters, backend=backend
@@ -88,7 +96,7 @@ def chat_completions(
         model=body.model,
         choices=[Choice(message=ResponseMessage(content=content))],
         usage=_usage(answer),
-        citations=answer.citations,
+        citations=CitationOut.all(answer.citations, base_url=str(request.base_url)),
     )
 
 
@@ -140,6 +148,7 @@ def _stream(
     *,
     footer: bool,
     with_usage: bool,
+    base_url: str,
 ) -> Iterator[str]:
     """OpenAI chunks as the answer is written: role, content pieces, a final chunk, [DONE]."""
     created = int(time.time())
@@ -152,7 +161,9 @@ def _stream(
             yield sse(
                 chunk(cid, model, created, delta={"content": sources_footer(answer.citations)})
             )
-        citations = [c.model_dump(mode="json") for c in answer.citations]
+        citations = [
+            c.model_dump(mode="json") for c in CitationOut.all(answer.citations, base_url=base_url)
+        ]
         yield sse(chunk(cid, model, created, finish="stop", extra={"citations": citations}))
         if with_usage:
             yield sse(chunk(cid, model, created, usage_chunk=True, usage=_usage(answer)))

@@ -10,11 +10,14 @@ import datetime as dt
 import shutil
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from api.auth import Principal
 from api.deps import ArchiveDep, Reader, RuntimeDep, Writer, scoped
 from api.errors import ApiError
+from api.page_images import PageImageCache, PageUnavailable, page_size, render_page
 from api.schemas import (
     COLLECTION_PATTERN,
     MAX_OFFSET,
@@ -74,6 +77,52 @@ def get_document(doc_id: DocId, principal: Reader, archive: ArchiveDep) -> Docum
     return DocumentDetail.of(_visible(archive, principal, doc_id))
 
 
+@router.get(
+    "/{doc_id}/pages/{page}.png",
+    summary="A page as a PNG image",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}}, "description": "the page (PNG)"},
+        304: {"description": "the image the client holds is current"},
+        404: {"description": "no such document or page here, or its file is gone"},
+    },
+)
+async def page_image(
+    doc_id: DocId,
+    page: Annotated[int, Path(ge=1, le=100_000, description="1-based")],
+    principal: Reader,
+    archive: ArchiveDep,
+    request: Request,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Page ``page`` of the document rendered to PNG (PDF), or a text view of it (Markdown,
+    text). ``X-Page-Width``/``X-Page-Height`` give the page's size in PDF points, the unit of
+    ``citations[].regions``. Cached: only the first request for a page renders it."""
+    record = await run_in_threadpool(_visible, archive, principal, doc_id)
+    cache: PageImageCache = request.app.state.page_cache
+    px: int = request.app.state.api_settings.api_page_image_px
+    key = cache.key(doc_id, page, px)
+    etag = f'"{key.removesuffix(".png")}"'
+    headers = {"Cache-Control": "private, max-age=86400", "ETag": etag}
+    if if_none_match == etag and cache.has(key):
+        return Response(status_code=304, headers=headers)
+    png = await run_in_threadpool(cache.get, key)
+    if png is None:
+        uploads = request.app.state.uploads_dir
+        try:
+            image = await run_in_threadpool(
+                render_page, record, page, uploads_dir=uploads, max_px=px
+            )
+        except PageUnavailable as e:
+            raise ApiError(404, str(e), param="page") from e
+        await run_in_threadpool(cache.put, key, image.png)
+        png = image.png
+    size = page_size(png[:256])
+    if size is not None:
+        headers["X-Page-Width"], headers["X-Page-Height"] = (f"{v:.2f}" for v in size)
+    return Response(png, media_type="image/png", headers=headers)
+
+
 @router.delete("/{doc_id}", response_model=DeleteResponse, summary="Delete a document")
 def delete_document(
     doc_id: DocId, principal: Writer, runtime: RuntimeDep, request: Request
@@ -82,6 +131,7 @@ def delete_document(
     with runtime.writing() as archive:
         record = _visible(archive, principal, doc_id)
         archive.store.delete_document(doc_id)
+        request.app.state.page_cache.drop(doc_id)
         folder = upload_folder(request.app.state.uploads_dir, doc_id)
         if folder is not None and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)

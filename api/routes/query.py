@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from api.answering import answer_question, sse, stream_pieces, stream_question
@@ -39,7 +39,7 @@ def search(body: SearchRequest, principal: Reader, archive: ArchiveDep) -> Searc
     },
 )
 def ask(
-    body: AskRequest, principal: Reader, archive: ArchiveDep
+    body: AskRequest, principal: Reader, archive: ArchiveDep, request: Request
 ) -> AskResponse | StreamingResponse:
     """Retrieve evidence for ``question`` and answer it; ``[n]`` marks point into ``citations``."""
     filters = body.filters.to_core() if body.filters else None
@@ -47,20 +47,23 @@ def ask(
         answer = answer_question(
             archive, principal, body.question, k=body.k, filters=filters, backend=body.backend
         )
-        return AskResponse.of(answer)
+        return AskResponse.of(answer, base_url=str(request.base_url))
     stream, first = stream_question(
         archive, principal, body.question, k=body.k, filters=filters, backend=body.backend
     )
     return StreamingResponse(
-        _ask_events(stream, first), media_type="text/event-stream", headers=SSE_HEADERS
+        _ask_events(stream, first, str(request.base_url)),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
     )
 
 
-def _ask_events(stream: AnswerStream, first: list[str]) -> Iterator[str]:
+def _ask_events(stream: AnswerStream, first: list[str], base_url: str) -> Iterator[str]:
     try:
         for piece in stream_pieces(stream, first):
             yield sse({"text": piece}, event="delta")
-        yield sse(AskResponse.of(stream.answer).model_dump(mode="json"), event="done")
+        done = AskResponse.of(stream.answer, base_url=base_url)
+        yield sse(done.model_dump(mode="json"), event="done")
     except ArchivistError as e:  # the stream broke after the response began: say so in-band
         yield sse({"error": str(e)}, event="error")
     finally:
