@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from api.annotations import file_name, pages_text
 from api.auth import Principal
 from api.deps import scoped
 from api.errors import ApiError
@@ -123,13 +124,8 @@ def sources_footer(citations: list[Citation]) -> str:
         return ""
     lines = ["", "", "Sources:"]
     for c in citations:
-        name = c.source.rstrip("/").rsplit("/", 1)[-1] if c.source else c.doc_id[:12]
-        pages = ""
-        if c.page_start is not None:
-            same = c.page_end in (None, c.page_start)
-            pages = f", p. {c.page_start}" if same else f", pp. {c.page_start}-{c.page_end}"
         title = f"{c.title} — " if c.title else ""
-        lines.append(f"[{c.n}] {title}{name}{pages}")
+        lines.append(f"[{c.n}] {title}{file_name(c)}{pages_text(c)}")
     return "\n".join(lines)
 
 

@@ -1,8 +1,13 @@
 """One error body for every endpoint, readable by people and by OpenAI clients alike.
 
 ``{"error": {"message", "type", "code", "param", "details"}, "request_id"}``: OpenAI's client
-reads ``error.message``; a person reads the same line; ``details`` lists every invalid field of a
-422. Core exceptions map to statuses here, so routes raise and never format errors themselves.
+reads ``error.message``; a person reads the same line; ``code`` is a short name a program can test
+(``invalid_value``, ``missing_required_parameter``, ``model_not_found``...); ``details`` lists every
+invalid field. Core exceptions map to statuses here, so routes raise and never format errors.
+
+An invalid request is a 422 on archivist's own routes (``/v1/ask``, ``/v1/documents``...) and a
+400 on the OpenAI-compatible ones (``OPENAI_PATHS``), as OpenAI's clients expect: the body is the
+same.
 """
 
 from __future__ import annotations
@@ -37,18 +42,38 @@ ERROR_TYPES = {
 }
 
 
+# The short names ``error.code`` takes when a route gives none, by status.
+STATUS_CODES = {
+    400: "invalid_request",
+    401: "invalid_api_key",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limit_exceeded",
+    500: "internal_error",
+    502: "backend_error",
+    503: "unavailable",
+}
+
+# Routes that follow OpenAI's API: an invalid request there is a 400, as OpenAI answers.
+OPENAI_PATHS = ("/v1/chat/", "/v1/models")
+
 _LOCATIONS = ("body", "query", "path", "header", "cookie", "form")
 
 
 class ErrorDetail(BaseModel):
     field: str | None
     message: str
+    code: str | None = None
 
 
 class ErrorInfo(BaseModel):
     message: str
     type: str
-    code: int | str
+    code: str
     param: str | None = None
     details: list[ErrorDetail] | None = None
 
@@ -91,7 +116,7 @@ def error_body(
     error: dict[str, Any] = {
         "message": message,
         "type": ERROR_TYPES.get(status, "error"),
-        "code": code or status,
+        "code": code or STATUS_CODES.get(status, "error"),
         "param": param,
     }
     if details:
@@ -106,7 +131,7 @@ def error_response(
 
 
 def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Each invalid field as ``{"field": "filters.date_to", "message": ...}``."""
+    """Each invalid field as ``{"field": "filters.date_to", "message": ..., "code": ...}``."""
     details = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
@@ -117,8 +142,27 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
             ctx = err.get("ctx") or {}
             message = f"malformed JSON: {ctx.get('error', message)}"
             loc = []
-        details.append({"field": ".".join(loc) or None, "message": message})
+        field = ".".join(loc) or None
+        details.append({"field": field, "message": message, "code": _code(str(err.get("type")))})
     return details
+
+
+def _code(pydantic_type: str) -> str:
+    """OpenAI's names for what is wrong with a field, from pydantic's error type."""
+    if pydantic_type == "missing":
+        return "missing_required_parameter"
+    if pydantic_type == "extra_forbidden":
+        return "unknown_parameter"
+    if pydantic_type == "json_invalid":
+        return "invalid_json"
+    if pydantic_type.endswith(("_type", "_parsing")):
+        return "invalid_type"
+    return "invalid_value"
+
+
+def invalid_status(path: str) -> int:
+    """The status of an invalid request on ``path``: 400 on the OpenAI routes, else 422."""
+    return 400 if path.startswith(OPENAI_PATHS) else 422
 
 
 def _on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -127,8 +171,14 @@ def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     summary = "; ".join(
         f"{d['field']}: {d['message']}" if d["field"] else d["message"] for d in details
     )
-    param = details[0]["field"] if details else None
-    return error_response(422, summary or "invalid request", param=param, details=details)
+    first = details[0] if details else {"field": None, "code": None}
+    return error_response(
+        invalid_status(request.url.path),
+        summary or "invalid request",
+        param=first["field"],
+        code=first["code"],
+        details=details,
+    )
 
 
 def _on_api_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,8 +2,13 @@
 
 Requests accept, and ignore, sampling parameters (``temperature``, ``top_p``, ``max_tokens``...):
 OpenAI clients and chat UIs send them by default, and refusing them would break those clients.
-Archivist's own options ride along as extra fields (``k``, ``filters``; ``extra_body`` in the
-official client). Responses add one field, ``citations``, which OpenAI clients keep as an extra.
+What would change the reply's form and cannot be honoured (``tools``, ``response_format`` other
+than text, ``logprobs``, audio...) is refused with a 400 (``unsupported``). Archivist's own
+options ride along as extra fields (``k``, ``filters``; ``extra_body`` in the official client).
+
+Citations are in ``choices[].message.annotations`` as OpenAI's ``url_citation`` entries (each
+``[n]`` mark of the content, with the URL of the cited page), and whole in ``citations``, an extra
+field that OpenAI's client keeps as an extra (LangChain keeps only the annotations).
 """
 
 from __future__ import annotations
@@ -76,9 +81,25 @@ class Usage(BaseModel):
     total_tokens: int
 
 
+class UrlCitation(BaseModel):
+    """Where an ``[n]`` mark of the content points: ``content[start_index:end_index]`` is the
+    mark, ``url`` the cited page."""
+
+    url: str
+    title: str
+    start_index: int
+    end_index: int
+
+
+class Annotation(BaseModel):
+    type: Literal["url_citation"] = "url_citation"
+    url_citation: UrlCitation
+
+
 class ResponseMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
+    annotations: list[Annotation] = Field(default_factory=list)
 
 
 class Choice(BaseModel):
@@ -100,6 +121,43 @@ class ChatCompletion(BaseModel):
     citations: list[CitationOut] = Field(default_factory=list)
 
 
+# Request fields that would change what the reply is (a tool call, JSON, token probabilities,
+# audio): refused rather than silently ignored. A value listed beside a name is accepted (the
+# default a client may send explicitly).
+_UNSUPPORTED: dict[str, tuple[object, ...]] = {
+    "tools": (None, []),
+    "functions": (None, []),
+    "tool_choice": (None, "none", "auto"),
+    "function_call": (None, "none", "auto"),
+    "parallel_tool_calls": (None, True, False),
+    "response_format": (None, {"type": "text"}),
+    "logprobs": (None, False),
+    "top_logprobs": (None, 0),
+    "audio": (None,),
+    "modalities": (None, ["text"]),
+    "prediction": (None,),
+    "web_search_options": (None,),
+}
+
+
+def unsupported(request: ChatRequest) -> tuple[str, str] | None:
+    """The first field of ``request`` this facade cannot honour, and why; None when all can be.
+
+    >>> unsupported(ChatRequest(model="archivist", messages=[{"role": "user", "content": "?"}],
+    ...                         response_format={"type": "json_object"}))[0]
+    'response_format'
+    """
+    extra = request.model_extra or {}
+    for name, accepted in _UNSUPPORTED.items():
+        value = extra.get(name)
+        if value not in accepted:
+            return name, (
+                f"{name} is not supported: archivist answers in text from the archive, with "
+                f"citations (no tools, structured output, log probabilities or audio)"
+            )
+    return None
+
+
 def chunk(
     completion_id: str,
     model: str,
@@ -110,11 +168,12 @@ def chunk(
     extra: dict[str, Any] | None = None,
     usage_chunk: bool = False,
     usage: Usage | None = None,
+    usage_null: bool = False,
 ) -> dict[str, Any]:
     """One ``chat.completion.chunk`` of a stream, as a JSON-ready dict.
 
     ``usage_chunk`` makes the closing chunk ``stream_options.include_usage`` asks for: no
-    choices, and ``usage`` (null when the backend did not count tokens).
+    choices, and ``usage``; ``usage_null`` gives the chunks before it ``"usage": null``.
     """
     body: dict[str, Any] = {
         "id": completion_id,
@@ -129,5 +188,7 @@ def chunk(
         body["choices"] = [
             {"index": 0, "delta": delta or {}, "finish_reason": finish, "logprobs": None}
         ]
+        if usage_null:
+            body["usage"] = None
     body.update(extra or {})
     return body

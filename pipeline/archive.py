@@ -175,11 +175,30 @@ class Archive:
 
         def pieces() -> Generator[str, None, Answer]:
             yield from inner
-            answer = inner.answer
+            answer = self._counted(inner.answer, asked.text, hits)
             update = {"date_filter": date_filter, "flagged": [*flagged, *answer.flagged]}
             return answer.model_copy(update=update)
 
         return AnswerStream(pieces())
+
+    def _counted(self, answer: Answer, question: str, hits: Sequence[Hit]) -> Answer:
+        """``answer`` with its token counts: the backend's own where it gave them (an LLM
+        server's usage, the packed prompt), else counted with the LLM's prompt tokenizer (the
+        one the context packer uses): the question and the passages it was given as the prompt,
+        the answer's text as the completion. A tokenizer that fails leaves them unset."""
+        prompt, completion = answer.prompt_tokens, answer.completion_tokens
+        if prompt is not None and completion is not None:
+            return answer
+        try:
+            counter = self.llm_counter
+            if prompt is None:
+                prompt = counter.count(question) + sum(counter.count(h.chunk.text) for h in hits)
+            if completion is None:
+                completion = counter.count(answer.text)
+        except ArchivistError as e:
+            log.warning("tokens not counted: %s", e)
+            return answer
+        return answer.model_copy(update={"prompt_tokens": prompt, "completion_tokens": completion})
 
     def answerer(self, backend: str | None = None) -> Answerer:
         """The answerer ``backend`` names (default: the options'), made with this archive's

@@ -153,3 +153,13 @@ def test_ocr_engine_and_model_are_settings(monkeypatch: pytest.MonkeyPatch) -> N
     assert (Settings().convert.engine, Settings().convert.ocr_model) == ("fast", "small")
     monkeypatch.setenv("ARCHIVIST_CONVERT__OCR_MODEL", "tiny")  # the tree name wins
     assert Settings().convert.ocr_model == "tiny"
+
+
+def test_the_vision_model_reaches_the_stage_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ARCHIVIST_OCR_ENGINE=vlm`` with ``ARCHIVIST_VLM_BASE_URL`` reaches ``options().convert``,
+    which ingest, the flows, the watcher and the API all build their archive from."""
+    monkeypatch.setenv("ARCHIVIST_OCR_ENGINE", "vlm")
+    monkeypatch.setenv("ARCHIVIST_VLM_BASE_URL", "http://gpu:8000/v1")
+    convert = Settings(db="/tmp/x").options().convert
+    assert convert.engine == "vlm" and convert.vlm is not None
+    assert convert.vlm.base_url == "http://gpu:8000/v1"
