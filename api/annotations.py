@@ -43,18 +43,18 @@ def citation_title(citation: Citation) -> str:
     return (citation.title or file_name(citation)) + pages_text(citation)
 
 
-def url_annotations(content: str, citations: Sequence[Citation], base_url: str) -> list[Annotation]:
+def url_annotations(content: str, citations: Sequence[CitationOut]) -> list[Annotation]:
     """One ``url_citation`` per ``[n]`` mark of ``content`` that names a citation, in order."""
     by_number = {c.n: c for c in citations}
     out = []
     for mark in _MARK.finditer(content):
         cited = by_number.get(int(mark.group(1)))
-        if cited is None:
+        if cited is None or cited.page_image is None:
             continue
         out.append(
             Annotation(
                 url_citation=UrlCitation(
-                    url=page_url(base_url, cited),
+                    url=cited.page_image,
                     title=citation_title(cited),
                     start_index=mark.start(),
                     end_index=mark.end(),
