@@ -37,12 +37,12 @@ def make_folder(root: Path, docs: int) -> None:
 
 
 def run(folder: Path, work: Path, runner: str, workers: int, concurrency: int) -> dict[str, object]:
-    from flows.ingest import ingest_flow
+    from flows.ingest import run_ingest
 
     os.environ["ARCHIVIST_DASK_WORKERS"] = str(workers)
     db = work / f"index-{runner}-{workers}"
     t0 = time.monotonic()
-    report = ingest_flow(str(folder), db=str(db), task_runner=runner, concurrency=concurrency)
+    report = run_ingest(str(folder), db=str(db), task_runner=runner, concurrency=concurrency)
     wall = time.monotonic() - t0
     return {
         "runner": runner if runner == "threads" else f"dask, {workers} worker(s)",

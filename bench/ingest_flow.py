@@ -158,19 +158,19 @@ def main() -> None:
     if "PREFECT_API_URL" not in os.environ:
         os.environ.setdefault("PREFECT_HOME", str(work / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows.ingest import ingest_flow
+    from flows.ingest import run_ingest
 
     folder, db = work / "mixed", str(work / "index")
     pages = make_folder(folder, args.pages)
     calls = count_work(db)
 
     t0 = time.monotonic()
-    first = ingest_flow(str(folder), db=db, concurrency=args.concurrency)
+    first = run_ingest(str(folder), db=db, concurrency=args.concurrency)
     first_wall = time.monotonic() - t0
     first_calls = dict(calls)
     calls.clear()
     t0 = time.monotonic()
-    second = ingest_flow(str(folder), db=db, concurrency=args.concurrency)
+    second = run_ingest(str(folder), db=db, concurrency=args.concurrency)
     second_wall = time.monotonic() - t0
     second_calls = Counter(calls)  # before the latency runs, whose searches embed queries
     latencies = drop_latency(db, work, args.drops, args.settle)

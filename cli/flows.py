@@ -54,8 +54,26 @@ AllowPrefixOpt = Annotated[
 
 
 def _quiet_prefect() -> None:
-    # Prefect's per-task INFO lines drown the per-document results a person is reading.
+    """Prefect's own chatter off the terminal, while the run's log (UI, API) keeps every line.
+
+    Prefect's client and engine loggers stay at warnings; the run loggers (``get_run_logger``)
+    and archivist's own (``PREFECT_LOGGING_EXTRA_LOGGERS``, see ``flows``) emit their info
+    lines, which reach the run's log; the terminal shows them with ``-v`` (``cli.logs``).
+    """
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "INFO")
+
+
+def run_url(flow_run_id: str | None) -> str | None:
+    """The flow run's page in the Prefect UI, when a server is configured (``PREFECT_API_URL``,
+    ``PREFECT_UI_URL``); None for a temporary server, gone once the command ends."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+    from prefect.utilities.urls import url_for
+
+    if not flow_run_id or not (PREFECT_API_URL.value() or PREFECT_UI_URL.value()):
+        return None
+    return url_for("flow-run", obj_id=flow_run_id)
 
 
 def _storage_options(pairs: list[str] | None) -> dict[str, str]:
@@ -99,10 +117,10 @@ def sync(
     removed ones reported (or pruned with --prune).
     """
     _quiet_prefect()
-    from flows.ingest import ingest_flow
+    from flows.ingest import run_ingest
 
     try:
-        report = ingest_flow(
+        report = run_ingest(
             source=source,
             collection=collection,
             db=db,
@@ -120,9 +138,11 @@ def sync(
         )
     except ValueError as e:  # a bad --allow-prefix (configuration errors: ArchivistGroup)
         fail(str(e), EXIT_USAGE, e)
+    url = run_url(report.flow_run_id)
     if as_json:
         data = report.model_dump(mode="json")
         data["counts"] = report.counts
+        data["run_url"] = url
         print(json.dumps(data, ensure_ascii=False))
     else:
         for result in report.results:
@@ -135,6 +155,8 @@ def sync(
         if report.prune_note:
             console.print(f"[yellow]prune skipped:[/] {report.prune_note}")
         console.print(report.summary_line())
+        if url:
+            console.print(f"Prefect run: {url}", soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 

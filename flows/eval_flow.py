@@ -171,13 +171,14 @@ def eval_deployment(
     cron: str | None = None,
     name: str = "archivist-eval",
 ):  # type: ignore[no-untyped-def]
-    """A deployment of ``eval_flow`` that runs whenever a run of ``after_flow`` completes (the
-    ingest flow by default), and on ``cron`` if given."""
+    """A deployment of ``eval_flow`` that runs whenever a run of ``after_flow`` ends (the
+    ingest flow by default), and on ``cron`` if given. An ingest run ends Failed when some
+    documents failed, the others being in: the index changed, so that ending counts too."""
     from prefect.events import DeploymentEventTrigger
 
     trigger = DeploymentEventTrigger(
         name=f"eval after {after_flow}",
-        expect={"prefect.flow-run.Completed"},
+        expect={"prefect.flow-run.Completed", "prefect.flow-run.Failed"},
         match_related={"prefect.resource.role": "flow", "prefect.resource.name": after_flow},
     )
     return eval_flow.to_deployment(

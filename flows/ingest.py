@@ -4,7 +4,9 @@ One run lists the source, fetches each document in this process, has it prepared
 chunk → embed) by a task on the chosen runner (threads, a Dask or Ray cluster: see
 ``flows.runners`` and docs/distributed.md), and writes the prepared documents to the index from
 this process only, in batches (``flows.writer``). It ends with one ``IngestResult`` per document
-and a Markdown artifact summing it up.
+and a Markdown artifact summing it up. A run is named after its source and start time; it ends
+Completed when every document went in, else Failed with the failures in its state message and
+artifact (a failed document's task is Failed too); ``run_ingest`` returns the report either way.
 
 - **new** bytes are ingested; **changed** bytes at a known uri replace the old version;
 - **unchanged** bytes cost a read and a hash (an object in a bucket: not even a download, when
@@ -18,7 +20,7 @@ and a Markdown artifact summing it up.
 
 Runs with no Prefect server (a temporary local one is started) or against ``PREFECT_API_URL``.
 
->>> report = ingest_flow("sample_docs", db="/tmp/idx")               # doctest: +SKIP
+>>> report = run_ingest("sample_docs", db="/tmp/idx")         # doctest: +SKIP
 >>> report.counts                                                    # doctest: +SKIP
 {'added': 8}
 """
@@ -37,6 +39,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture
+from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from connectors.base import (
@@ -48,7 +51,7 @@ from connectors.base import (
     make_connector,
 )
 from flows.ledger import FingerprintLedger
-from flows.report import SyncProblem, SyncReport, Work
+from flows.report import DocumentsFailed, SyncProblem, SyncReport, Work
 from flows.runners import (
     RunnerPlan,
     RunnerSettings,
@@ -103,8 +106,30 @@ def make_spec(
     )
 
 
+def run_name(source: str, collection: str, started: dt.datetime) -> str:
+    """A flow run's name: what it syncs, into which collection, when (UTC).
+
+    >>> run_name("/data/press/", "wire", dt.datetime(2026, 5, 1, 9, 30))
+    'press → wire, 2026-05-01 09:30'
+    """
+    name = source.rstrip("/").rsplit("/", 1)[-1] or source
+    if "://" in source and len(source) <= 60:
+        name = source
+    return f"{name} → {collection}, {started:%Y-%m-%d %H:%M}"
+
+
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters
+    started = flow_run.scheduled_start_time or dt.datetime.now(dt.UTC)
+    collection = str(params.get("collection") or DEFAULT_COLLECTION)
+    return run_name(str(params["source"]), collection, started)
+
+
 @flow(
     name="ingest",  # the name other flows (evals) trigger on
+    flow_run_name=_flow_run_name,
     # The flow's own runner; documents are prepared on the one ``task_runner`` names, entered
     # at run time (flows.runners), so a deployment changes it by setting, not by code.
     task_runner=ThreadPoolTaskRunner(max_workers=8),  # type: ignore[arg-type]
@@ -126,8 +151,11 @@ def ingest_flow(
     task_runner: str | None = None,
     allow_collections: list[str] | None = None,
     allow_prefixes: list[str] | None = None,
-) -> SyncReport:
+) -> SyncReport | State[Any]:
     """Sync ``source`` into the index ``db``: one result per document, a summary artifact.
+
+    Returns the report when every document went in; else the run ends Failed and a Python
+    caller gets ``DocumentsFailed`` (its ``report``; ``run_ingest`` returns it instead).
 
     ``concurrency`` documents are in flight at once on threads (at least two per worker thread
     on Dask). ``task_runner`` (default: ``ARCHIVIST_TASK_RUNNER``, else ``threads``) says where
@@ -161,6 +189,7 @@ def ingest_flow(
         collection=collection,
         started_at=dt.datetime.now(dt.UTC),
         problems=[SyncProblem(where=p.where, reason=p.reason) for p in listing.problems],
+        flow_run_id=_current_run_id(),
     )
     reconcile_removed(report, spec, listing, db, prune=prune)
     for outcome in _run_documents(spec, listing.refs, db, max(1, concurrency), task_runner):
@@ -175,7 +204,26 @@ def ingest_flow(
         description=report.summary_line(),
     )
     get_run_logger().info(report.summary_line())
+    if not report.ok:
+        return Failed(message=report.failure_line(), data=DocumentsFailed(report))
     return report
+
+
+def run_ingest(source: str, **parameters: Any) -> SyncReport:
+    """Run ``ingest_flow`` and return its report, whether or not every document went in (the
+    flow run itself ends Failed when one did not, as ``report.ok`` says)."""
+    try:
+        result = ingest_flow(source, **parameters)
+    except DocumentsFailed as e:
+        return e.report
+    assert isinstance(result, SyncReport)
+    return result
+
+
+def _current_run_id() -> str | None:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id) if flow_run.id else None
 
 
 def _run_documents(

@@ -1,6 +1,10 @@
 """The outcome of one sync: a result per listed document, what was pruned, what the source got
 wrong, and how much work was actually done. Rendered as Markdown for Prefect's artifact page.
 
+A run whose report is not ``ok`` (a document failed, an entry of the source was unusable) ends
+Failed in Prefect, carrying ``DocumentsFailed`` with the whole report: the same verdict as the
+CLI's exit code 1.
+
 This model lives beside the flows rather than in ``pipeline/models.py`` because only orchestration
 produces or reads it; it is built from the core's ``IngestResult``.
 """
@@ -41,6 +45,7 @@ class SyncReport(BaseModel):
     prune_note: str | None = None
     converted: int = Field(default=0, description="documents converted and embedded this run")
     cached: int = Field(default=0, description="documents whose stage output came from cache")
+    flow_run_id: str | None = Field(default=None, description="the Prefect flow run")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -73,6 +78,19 @@ class SyncReport(BaseModel):
             parts.append(f"{len(self.problems)} unusable entries")
         parts.append(f"{self.converted} converted, {self.cached} from cache")
         return ", ".join(parts) + f" in {self.seconds:.1f}s"
+
+    def failure_line(self) -> str:
+        """Why the run is not ``ok``, in one line (the failed run's state message)."""
+        parts = []
+        if self.failed:
+            first = self.failed[0]
+            parts.append(
+                f"{len(self.failed)} of {len(self.results)} documents failed "
+                f"(first: {first.uri}: {first.reason})"
+            )
+        if self.problems:
+            parts.append(f"{len(self.problems)} unusable source entries")
+        return "; ".join(parts) or "ok"
 
     def to_markdown(self) -> str:
         """The report as Markdown: totals, then every failure and removal with its reason."""
@@ -125,3 +143,15 @@ def _section(title: str, items: list[str], limit: int = 200) -> list[str]:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+class DocumentsFailed(Exception):
+    """A sync whose documents did not all go in: what an ingest flow run that ends Failed
+    raises to a Python caller, with the whole report (``flows.ingest.run_ingest`` returns it)."""
+
+    def __init__(self, report: SyncReport) -> None:
+        super().__init__(report)
+        self.report = report
+
+    def __str__(self) -> str:
+        return self.report.failure_line()

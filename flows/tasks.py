@@ -6,6 +6,11 @@ Ray worker): it takes small values (a path, a content hash, the steps' recipe), 
 to the index, and returns a ``PreparedDocument`` through Prefect's persisted results, cached by
 content hash. ``fetch_document`` and every write stay in the flow's process (``flows.ingest``).
 Failures follow the engine's one rule (``pipeline.ingest.failures``).
+
+A document that fails makes its task run Failed, with the reason as the state's message: bad
+input returns a ``Failed`` state carrying what the flow needs (``Rejected``, a ``DocOutcome``), so
+Prefect shows it failed without retrying it (``_retryable`` retries only engine errors that say
+so) and without a traceback; an engine error that outlasts its retries fails the task as raised.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any, NamedTuple
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
+from prefect.states import Failed, State
 
 from connectors.base import ConnectorSpec, Listing, SourceRef, make_connector
 from flows.report import Work
@@ -33,7 +39,7 @@ RETRIES = 2
 
 
 class Rejected(NamedTuple):
-    """Input the converter refused. As deterministic as a success, so it is cached too."""
+    """Input the converter refused: what its task's Failed state carries to the flow."""
 
     errors: list[StageError]
 
@@ -56,6 +62,28 @@ def _retryable(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
+def _name(uri: str) -> str:
+    """A document's name in run names: its file name (the end of a URL)."""
+    return uri.rstrip("/").rsplit("/", 1)[-1][:80] or uri[:80]
+
+
+def _prepare_run_name() -> str:
+    from prefect.runtime import task_run
+
+    return f"prepare {_name(task_run.parameters['uri'])}"
+
+
+def _fetch_run_name() -> str:
+    from prefect.runtime import task_run
+
+    return f"fetch {_name(task_run.parameters['ref'].uri)}"
+
+
+def _failed(errors: list[StageError], data: Any) -> State[Any]:
+    """A task's Failed state for a document that failed, with ``data`` for the flow."""
+    return Failed(message="; ".join(str(e) for e in errors), data=data)
+
+
 def _prepare_key(context: Any, parameters: dict[str, Any]) -> str:
     parts = [
         parameters["content_hash"],
@@ -69,7 +97,7 @@ def _prepare_key(context: Any, parameters: dict[str, Any]) -> str:
 
 @task(
     name="prepare-document",
-    task_run_name="prepare {uri}",
+    task_run_name=_prepare_run_name,
     cache_key_fn=_prepare_key,
     persist_result=True,
     cache_result_in_memory=False,
@@ -86,12 +114,12 @@ def prepare_document(
     media_type: str | None,
     recipe: str,
     db: str,
-) -> PreparedDocument | Rejected:
+) -> PreparedDocument | State[Any]:
     """Convert, chunk and embed one document, on whichever runner the flow uses (a thread, a
     Dask or Ray worker). Cached by content hash (with the uri, metadata and ``recipe``, which
     also decide the output), results persisted where the flow process reads them back.
 
-    Bad input comes back as ``Rejected`` rather than raised: it is an outcome, not a task error.
+    Bad input ends the task Failed, carrying ``Rejected`` (never retried: it would fail again).
     """
     from pipeline.models import SourceMetadata
 
@@ -108,7 +136,8 @@ def prepare_document(
     try:
         return prepare(src, stages)
     except DocumentLoadError as e:
-        return Rejected(failure_of(e).errors)
+        errors = failure_of(e).errors
+        return _failed(errors, Rejected(errors))
 
 
 class Fetched(NamedTuple):
@@ -123,22 +152,26 @@ class Fetched(NamedTuple):
 
 @task(
     name="fetch-document",
-    task_run_name="fetch {ref.uri}",
+    task_run_name=_fetch_run_name,
     retries=RETRIES,
     retry_delay_seconds=[2, 15],
     retry_condition_fn=_retryable,
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def fetch_document(spec: ConnectorSpec, ref: SourceRef, db: str) -> Fetched | DocOutcome:
+def fetch_document(
+    spec: ConnectorSpec, ref: SourceRef, db: str
+) -> Fetched | DocOutcome | State[Any]:
     """Fetch one document in the flow's process: its result when nothing needs doing (known
-    bytes, unreadable input), else where a worker finds its bytes."""
+    bytes), else where a worker finds its bytes; unreadable input ends the task Failed,
+    carrying the document's failed result."""
     ingestor = archive_for(db).ingestor
     try:
         src = make_connector(spec).fetch(ref)
         doc_id = src.doc_id
     except (DocumentLoadError, OSError) as e:
-        return DocOutcome(fail(ingestor, ref, failure_of(e, stage="fetch").errors), "none")
+        errors = failure_of(e, stage="fetch").errors
+        return _failed(errors, DocOutcome(fail(ingestor, ref, errors), "none"))
     known = ingestor.known(src, doc_id)
     if known:
         return DocOutcome(known, "none")
@@ -172,13 +205,14 @@ def prepared_result(
 ) -> tuple[PreparedDocument | list[StageError], Work]:
     """The prepared document, or why there is none (a task that failed for good included)."""
     try:
-        value = future.result()
-        work: Work = "cached" if future.state.name == "Cached" else "converted"
-    except Exception as e:
-        return failure_of(e, attempts=RETRIES + 1).errors, "none"
+        value = future.result(raise_on_failure=False)
+    except Exception as e:  # the result could not be read back (lost worker, storage)
+        value = e
+    if isinstance(value, BaseException):
+        return failure_of(value, attempts=RETRIES + 1).errors, "none"
     if isinstance(value, Rejected):
-        return value.errors, work
-    return value, work
+        return value.errors, "converted"
+    return value, "cached" if future.state.name == "Cached" else "converted"
 
 
 def fetch_or_fail(
@@ -186,6 +220,11 @@ def fetch_or_fail(
 ) -> Fetched | DocOutcome:
     """``fetch_document`` in this thread; a fetch that failed for good still gives a result."""
     try:
-        return fetch_document(spec, ref, db)
+        value = fetch_document(spec, ref, db, return_state=True).result(raise_on_failure=False)
     except Exception as e:
-        return DocOutcome(fail(ingestor, ref, failure_of(e, attempts=RETRIES + 1).errors), "none")
+        value = e
+    if isinstance(value, BaseException):
+        return DocOutcome(
+            fail(ingestor, ref, failure_of(value, attempts=RETRIES + 1).errors), "none"
+        )
+    return value

@@ -286,9 +286,13 @@ class Ingestor:
         except Exception as e:  # an unwritable index: say so without hiding the first error
             message = f"could not record the failure in {self.store.opts.uri}: {storage_reason(e)}"
             errors = [*errors, StageError(stage="store", message=message, errno=os_error_code(e))]
-        return IngestResult(
+        result = IngestResult(
             uri=src.uri, doc_id=record.doc_id, action="failed", status="failed", errors=errors
         )
+        # info, not warning: the result carries the failure to whoever reports it (the CLI's
+        # line, the flow's task state); this line is for a run's log (Prefect shows it)
+        log.info("failed %s: %s", src.uri, result.reason)
+        return result
 
     # --- plumbing ---
 
@@ -308,7 +312,7 @@ class Ingestor:
         self, src: SourceDocument, prepared: PreparedDocument, *, replaced: bool
     ) -> IngestResult:
         parsed = prepared.parsed
-        return IngestResult(
+        result = IngestResult(
             uri=src.uri,
             doc_id=parsed.doc_id,
             action="replaced" if replaced else "added",
@@ -317,6 +321,15 @@ class Ingestor:
             chunks=len(prepared.chunks),
             errors=parsed.errors,
         )
+        log.info(
+            "%s %s: %d pages, %d chunks%s",
+            result.action,
+            src.uri,
+            result.pages,
+            result.chunks,
+            f" ({result.status}: {result.reason})" if result.errors else "",
+        )
+        return result
 
     def _commit_or_fail(self, src: SourceDocument, prepared: PreparedDocument) -> IngestResult:
         try:

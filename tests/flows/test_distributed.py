@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import ingest_flow
+from flows.ingest import run_ingest
 from flows.runners import RunnerSettings, result_storage, runner_plan
 from flows.runtime import archive_for
 from flows.writer import BatchWriter
@@ -77,8 +77,8 @@ def test_local_dask_cluster_ingests_like_the_thread_runner(tmp_path: Path) -> No
     pytest.importorskip("prefect_dask")
     folder = sample_folder(tmp_path, 4)
 
-    threads = ingest_flow(str(folder), db=str(tmp_path / "threads"), task_runner="threads")
-    dask = ingest_flow(str(folder), db=str(tmp_path / "dask"), task_runner="dask")
+    threads = run_ingest(str(folder), db=str(tmp_path / "threads"), task_runner="threads")
+    dask = run_ingest(str(folder), db=str(tmp_path / "dask"), task_runner="dask")
 
     assert dask.counts == threads.counts == {"added": 4, "failed": 1}
     assert dask.converted == 5 and dask.cached == 0
@@ -86,7 +86,7 @@ def test_local_dask_cluster_ingests_like_the_thread_runner(tmp_path: Path) -> No
         threads, dask, folder=folder, dbs=(tmp_path / "threads", tmp_path / "dask")
     )
 
-    again = ingest_flow(str(folder), db=str(tmp_path / "dask"), task_runner="dask")
+    again = run_ingest(str(folder), db=str(tmp_path / "dask"), task_runner="dask")
     assert again.counts == {"unchanged": 5} and again.converted == 0
 
 

@@ -69,7 +69,7 @@ def test_deployment_runs_after_each_ingestion(tiny, tmp_path):
 
     deployment = eval_deployment(parameters=_params(tiny, tmp_path), cron="0 3 * * *")
     trigger = deployment.triggers[0]
-    assert trigger.expect == {"prefect.flow-run.Completed"}
+    assert trigger.expect == {"prefect.flow-run.Completed", "prefect.flow-run.Failed"}
     related = trigger.match_related
     related = related[0] if isinstance(related, list) else related
     names = related["prefect.resource.name"]

@@ -19,7 +19,7 @@ import pymupdf
 import pytest
 
 import flows.tasks as tasks_module
-from flows.ingest import ingest_flow
+from flows.ingest import run_ingest
 from flows.runtime import archive_for
 from pipeline.ingest import prepare
 from tests.conftest import REPO
@@ -104,7 +104,7 @@ def test_run_killed_mid_way_then_rerun_has_every_document_once(tmp_path: Path) -
     total = 30
     _make_pdfs(folder, total, pages=3)
     env = {**_api_env(), "ARCHIVIST_INGEST_BATCH_DOCS": "2", "ARCHIVIST_INGEST_BATCH_SECONDS": "1"}
-    code = f"from flows.ingest import ingest_flow; ingest_flow({str(folder)!r}, db={str(db)!r})"
+    code = f"from flows.ingest import run_ingest; run_ingest({str(folder)!r}, db={str(db)!r})"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -118,7 +118,7 @@ def test_run_killed_mid_way_then_rerun_has_every_document_once(tmp_path: Path) -
     before = _committed(db)
     assert 4 <= before < total  # killed mid-way
 
-    report = ingest_flow(str(folder), db=str(db))
+    report = run_ingest(str(folder), db=str(db))
     assert report.ok and len(report.results) == total
     assert report.counts == {"unchanged": before, "added": total - before}
     _assert_exactly_once(str(db), total)
@@ -168,7 +168,7 @@ def test_a_failed_write_leaves_no_half_written_document(
     # The row write fails after the chunks went in: the worst moment for a half-written document.
     monkeypatch.setattr(store, "documents", _FailingWrites(store.documents, victim, err))
 
-    report = ingest_flow(str(folder), db=db)
+    report = run_ingest(str(folder), db=db)
     monkeypatch.undo()
 
     results = {Path(r.uri).name: r for r in report.results}
@@ -181,7 +181,7 @@ def test_a_failed_write_leaves_no_half_written_document(
     hit = archive_for(db).search("Dispatch 002", k=1, mode="fts")[0]
     assert "002" in hit.chunk.text  # the index is readable
 
-    again = ingest_flow(str(folder), db=db)  # space is back: the document goes in
+    again = run_ingest(str(folder), db=db)  # space is back: the document goes in
     assert again.ok and again.counts == {"unchanged": 2, "added": 1}
     _assert_exactly_once(db, 3)
 
@@ -191,7 +191,7 @@ def test_read_only_index_folder_gives_a_clear_error(tmp_path: Path) -> None:
         pytest.skip("running as root: file permissions do not stop root's writes")
     folder, db = tmp_path / "docs", tmp_path / "index"
     _make_pdfs(folder, 1)
-    assert ingest_flow(str(folder), db=str(db)).ok
+    assert run_ingest(str(folder), db=str(db)).ok
     _make_pdfs(tmp_path / "more", 1)
     (tmp_path / "more" / "dispatch-000.pdf").rename(folder / "late.pdf")
     (folder / "late.pdf").write_bytes((folder / "late.pdf").read_bytes() + b"\n% late\n")
@@ -200,7 +200,7 @@ def test_read_only_index_folder_gives_a_clear_error(tmp_path: Path) -> None:
     try:
         for path in modes:
             path.chmod(0o555 if path.is_dir() else 0o444)
-        report = ingest_flow(str(folder), db=str(db))
+        report = run_ingest(str(folder), db=str(db))
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
@@ -233,7 +233,7 @@ def test_dask_worker_killed_mid_task_the_document_is_retried(
     # The prepare task travels to the workers by value with its globals: this one included.
     monkeypatch.setattr(tasks_module, "prepare", _kill_own_worker_once)
 
-    report = ingest_flow(str(folder), db=db, task_runner="dask")
+    report = run_ingest(str(folder), db=db, task_runner="dask")
 
     assert marker.exists()  # a worker did die
     assert report.counts == {"added": 4}, [(r.uri, r.errors) for r in report.results]

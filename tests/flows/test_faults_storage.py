@@ -25,7 +25,7 @@ import lancedb
 import pymupdf
 import pytest
 
-from flows.ingest import ingest_flow
+from flows.ingest import run_ingest
 from flows.report import SyncReport
 from flows.runtime import archive_for, refresh_indexes
 from tests.flows.test_faults import _assert_exactly_once, _make_pdfs
@@ -149,12 +149,12 @@ def test_disk_full_mid_run_fails_documents_cleanly_then_rerun_adds_them(
     bulky = _make_bulky_pdfs(folder, 6)
     point = tmpfs("64m")
     db = str(point / "index")
-    first = ingest_flow(str(folder), db=db, patterns=["dispatch-*.pdf"])
+    first = run_ingest(str(folder), db=db, patterns=["dispatch-*.pdf"])
     assert first.ok and first.counts == {"added": len(small)}
     # Room for two or three bulky documents (index and stage-output cache): six do not fit.
     _remount(point, f"size={_used_bytes(point) + 3 * 1024 * 1024}")
 
-    full = ingest_flow(str(folder), db=db)
+    full = run_ingest(str(folder), db=db)
 
     by_name = {Path(r.uri).name: r for r in full.results}
     assert len(full.results) == len(small) + len(bulky)  # a result per file, none lost
@@ -172,7 +172,7 @@ def test_disk_full_mid_run_fails_documents_cleanly_then_rerun_adds_them(
         assert _top_doc(db, f"bulk{i}tag") == (result.doc_id if result.status == "ok" else None)
 
     _remount(point, "size=64m")  # space is back
-    again = ingest_flow(str(folder), db=db)
+    again = run_ingest(str(folder), db=db)
     assert again.ok
     assert again.counts == {"unchanged": len(full.results) - len(failed), "added": len(failed)}
     _assert_exactly_once(db, len(small) + len(bulky))
@@ -189,14 +189,14 @@ def test_read_only_disk_fails_new_documents_cleanly_then_rerun_adds_them(
     _make_pdfs(folder, 2)
     point = tmpfs("64m")
     db = str(point / "index")
-    assert ingest_flow(str(folder), db=db).ok
+    assert run_ingest(str(folder), db=db).ok
     (tmp_path / "more").mkdir()
     (late,) = _make_bulky_pdfs(tmp_path / "more", 1, pages=2)
     late = late.rename(folder / "late.pdf")
     before = sorted(p.name for p in Path(db).rglob("*"))
     _remount(point, "ro")
 
-    report = ingest_flow(str(folder), db=db)
+    report = run_ingest(str(folder), db=db)
 
     assert report.counts == {"unchanged": 2, "failed": 1}
     (bad,) = report.failed
@@ -207,7 +207,7 @@ def test_read_only_disk_fails_new_documents_cleanly_then_rerun_adds_them(
     assert sorted(p.name for p in Path(db).rglob("*")) == before  # nothing written at all
 
     _remount(point, "rw")
-    again = ingest_flow(str(folder), db=db)
+    again = run_ingest(str(folder), db=db)
     assert again.ok and again.counts == {"unchanged": 2, "added": 1}
     _assert_exactly_once(db, 3)
     (added,) = [r for r in again.results if r.uri == bad.uri]
@@ -221,7 +221,7 @@ def test_index_refresh_on_a_full_disk_is_postponed_not_fatal(
     _make_pdfs(folder, 2)
     point = tmpfs("64m")
     db = str(point / "index")
-    assert ingest_flow(str(folder), db=db).ok
+    assert run_ingest(str(folder), db=db).ok
     chunks = archive_for(db).store.chunks
     (fts,) = [ix.name for ix in chunks.list_indices() if ix.columns == ["fts_en"]]
     chunks.drop_index(fts)  # the index a refresh must build again

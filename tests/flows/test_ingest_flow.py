@@ -11,7 +11,7 @@ import pytest
 
 import flows.ingest as ingest_module
 import pipeline.ingest.steps as steps_module
-from flows.ingest import ingest_flow, prepare_document
+from flows.ingest import prepare_document, run_ingest
 from flows.runtime import archive_for
 from pipeline.errors import EngineError
 
@@ -60,7 +60,7 @@ def _by_name(report) -> dict[str, object]:  # type: ignore[no-untyped-def]
 
 def test_sync_adds_skips_replaces_and_prunes(folder: Path, tmp_path: Path, monkeypatch) -> None:
     db = str(tmp_path / "index")
-    first = ingest_flow(str(folder), db=db, collection="press")
+    first = run_ingest(str(folder), db=db, collection="press")
     results = _by_name(first)
     assert sorted(results) == ["bridge.md", "broken.pdf", "flood.txt", "strike.pdf"]
     assert first.counts == {"added": 3, "failed": 1}
@@ -71,7 +71,7 @@ def test_sync_adds_skips_replaces_and_prunes(folder: Path, tmp_path: Path, monke
     assert archive.search("dockers", k=1)[0].chunk.collection == "press"
 
     calls = Calls(monkeypatch, db)
-    again = ingest_flow(str(folder), db=db, collection="press")
+    again = run_ingest(str(folder), db=db, collection="press")
     assert again.counts == {"unchanged": 4}
     assert [r.uri for r in again.failed] == [results["broken.pdf"].uri]  # still failed, and why
     assert calls.count == Counter() and again.converted == again.cached == 0
@@ -81,7 +81,7 @@ def test_sync_adds_skips_replaces_and_prunes(folder: Path, tmp_path: Path, monke
     )
     (folder / "flood.txt").unlink()
     (folder / "1987" / "vote.md").write_text("# Vote\n\nHaute-Varenne voters elected a mayor.\n")
-    third = ingest_flow(str(folder), db=db, collection="press")
+    third = run_ingest(str(folder), db=db, collection="press")
     assert Counter(third.counts) == Counter({"unchanged": 2, "replaced": 1, "added": 1})
     assert calls.count == Counter({"convert": 2, "embed": 2})
     assert third.stale == [str((folder / "flood.txt").resolve())] and not third.pruned
@@ -89,7 +89,7 @@ def test_sync_adds_skips_replaces_and_prunes(folder: Path, tmp_path: Path, monke
     assert "footbridge at Lorvennes" in texts and "June 1998" not in texts
     assert archive.store.documents_at(str((folder / "flood.txt").resolve()))  # kept: no --prune
 
-    fourth = ingest_flow(str(folder), db=db, collection="press", prune=True)
+    fourth = run_ingest(str(folder), db=db, collection="press", prune=True)
     assert fourth.pruned == third.stale and fourth.counts == {"unchanged": 4}
     assert not archive.store.documents_at(third.stale[0])
     assert all("Brennach" not in h.chunk.text for h in archive.search("Brennach", k=10))
@@ -99,12 +99,12 @@ def test_removed_then_restored_document_comes_from_the_cache(
     folder: Path, tmp_path: Path, monkeypatch
 ) -> None:
     db = str(tmp_path / "index")
-    ingest_flow(str(folder), db=db, patterns=["*.md"])
+    run_ingest(str(folder), db=db, patterns=["*.md"])
     archive = archive_for(db)
     (doc,) = archive.store.documents_under(str(folder))
     archive.store.delete_document(doc.doc_id)  # lost from the index, bytes unchanged
     calls = Calls(monkeypatch, db)
-    report = ingest_flow(str(folder), db=db, patterns=["*.md"])
+    report = run_ingest(str(folder), db=db, patterns=["*.md"])
     assert report.counts == {"added": 1} and report.cached == 1 and report.converted == 0
     assert calls.count == Counter()  # stage output reused: no conversion, no embedding
     assert "June 1998" in archive.search("Saint-Ferréol bridge", k=1)[0].chunk.text
@@ -128,14 +128,14 @@ def test_engine_errors_are_retried_bad_input_is_not(
     monkeypatch.setattr(
         ingest_module, "prepare_document", prepare_document.with_options(retry_delay_seconds=0)
     )
-    report = ingest_flow(str(folder), db=db, patterns=["*.txt"])
+    report = run_ingest(str(folder), db=db, patterns=["*.txt"])
     assert report.counts == {"added": 1} and attempts["embed"] == 2
 
     def down(texts):  # type: ignore[no-untyped-def]
         raise EngineError("embedding server down", retryable=True)
 
     monkeypatch.setattr(embedder, "embed_documents", down)
-    report = ingest_flow(str(folder), db=db, patterns=["*.md"])
+    report = run_ingest(str(folder), db=db, patterns=["*.md"])
     (failed,) = report.failed
     assert failed.errors[0].stage == "engine" and "after 3 attempts" in failed.reason
     record = archive_for(db).store.documents_at(failed.uri)[0]
@@ -146,7 +146,7 @@ def test_summary_artifact_names_failures(folder: Path, tmp_path: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    report = ingest_flow(str(folder), db=str(tmp_path / "index"))
+    report = run_ingest(str(folder), db=str(tmp_path / "index"))
     key = ingest_module.artifact_key(report.source)
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(

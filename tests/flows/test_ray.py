@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.ingest import ingest_flow
+from flows.ingest import run_ingest
 from flows.runners import RunnerSettings, inflight_limit, runner_plan
 from tests.flows.runner_checks import assert_same_as_threads, sample_folder
 
@@ -49,10 +49,10 @@ def test_local_ray_ingests_like_the_thread_runner(
     monkeypatch.setenv("ARCHIVIST_RAY_CPUS", "2")
     folder = sample_folder(tmp_path, 3)
 
-    threads = ingest_flow(str(folder), db=str(tmp_path / "threads"), task_runner="threads")
+    threads = run_ingest(str(folder), db=str(tmp_path / "threads"), task_runner="threads")
     # From here on, prepared documents go to one folder, shared by the next two indexes.
     monkeypatch.setenv("ARCHIVIST_RESULT_STORAGE", str(tmp_path / "results"))
-    ray = ingest_flow(str(folder), db=str(tmp_path / "ray"), task_runner="ray")
+    ray = run_ingest(str(folder), db=str(tmp_path / "ray"), task_runner="ray")
 
     assert ray.counts == threads.counts == {"added": 3, "failed": 1}
     assert ray.converted == 4 and ray.cached == 0
@@ -60,8 +60,8 @@ def test_local_ray_ingests_like_the_thread_runner(
         threads, ray, folder=folder, dbs=(tmp_path / "threads", tmp_path / "ray")
     )
 
-    again = ingest_flow(str(folder), db=str(tmp_path / "ray"), task_runner="ray")
+    again = run_ingest(str(folder), db=str(tmp_path / "ray"), task_runner="ray")
     assert again.counts == {"unchanged": 4} and again.converted == 0
     # A new index over the same result storage: every document comes from the workers' cache.
-    cached = ingest_flow(str(folder), db=str(tmp_path / "ray-cached"), task_runner="ray")
+    cached = run_ingest(str(folder), db=str(tmp_path / "ray-cached"), task_runner="ray")
     assert cached.counts == threads.counts and (cached.converted, cached.cached) == (0, 4)

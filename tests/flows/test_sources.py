@@ -10,7 +10,7 @@ import pytest
 
 from connectors import objectstore
 from connectors.objectstore import filesystem
-from flows.ingest import ingest_flow
+from flows.ingest import run_ingest
 from flows.runtime import archive_for
 from pipeline.models import SearchFilters
 from tests.connectors.http_server import serve
@@ -32,14 +32,14 @@ def test_s3_prefix_sync_with_prune(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             },
         )
         opts = {"endpoint_url": endpoint}
-        first = ingest_flow("s3://archive/press/", db=db, storage_options=opts, prune=True)
+        first = run_ingest("s3://archive/press/", db=db, storage_options=opts, prune=True)
         assert first.counts == {"added": 2} and first.kind == "objectstore"
         hit = archive_for(db).search("Lorvennes degrees", k=1)[0]
         assert hit.chunk.source == "s3://archive/press/2003/heat.txt"
 
         delete_object(endpoint, "archive", "press/1987/vote.md")
         put_objects(endpoint, "archive", {"press/2003/heat.txt": b"Lorvennes: 42 degrees.\n"})
-        second = ingest_flow("s3://archive/press/", db=db, storage_options=opts, prune=True)
+        second = run_ingest("s3://archive/press/", db=db, storage_options=opts, prune=True)
         assert second.counts == {"replaced": 1}
         assert second.pruned == ["s3://archive/press/1987/vote.md"]
         assert not list((Path(db) / ".flows" / "staging").glob("*"))  # downloads cleaned up
@@ -48,7 +48,7 @@ def test_s3_prefix_sync_with_prune(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             raise AssertionError("an unchanged object was downloaded again")
 
         monkeypatch.setattr(objectstore, "read_object", no_download)
-        third = ingest_flow("s3://archive/press/", db=db, storage_options=opts, prune=True)
+        third = run_ingest("s3://archive/press/", db=db, storage_options=opts, prune=True)
         assert third.counts == {"unchanged": 1} and third.ok  # known by its ETag
     docs = archive_for(db).store.documents_under("s3://archive/press/")
     assert [d.uri for d in docs] == ["s3://archive/press/2003/heat.txt"]
@@ -59,13 +59,13 @@ def test_url_list_refused_by_default_allowed_explicitly(tmp_path: Path) -> None:
     with serve() as base:
         urls = tmp_path / "urls.txt"
         urls.write_text(f"{base}/doc.md\n{base}/missing.pdf\n")
-        refused = ingest_flow(str(urls), db=db, collection="web")
+        refused = run_ingest(str(urls), db=db, collection="web")
         assert refused.counts == {"failed": 2}
         reasons = [r.reason for r in refused.results]
         assert all("non-public address" in r and "127.0.0.0/8" in r for r in reasons)
         assert {e.stage for r in refused.results for e in r.errors} == {"fetch"}
 
-        allowed = ingest_flow(str(urls), db=db, collection="web", allow_private=True)
+        allowed = run_ingest(str(urls), db=db, collection="web", allow_private=True)
     by_uri = {r.uri: r for r in allowed.results}
     assert by_uri[f"{base}/doc.md"].action == "replaced"  # the failure record gives way
     (record,) = archive_for(db).store.documents_at(f"{base}/doc.md")
@@ -90,7 +90,7 @@ def test_press_feed_metadata_reaches_chunks_and_filters(tmp_path: Path) -> None:
     ]  # fmt: skip
     manifest = tmp_path / "feed.jsonl"
     manifest.write_text("\n".join(json.dumps(e) for e in entries) + "\n")
-    report = ingest_flow(str(manifest), db=db, collection="wire", prune=True)
+    report = run_ingest(str(manifest), db=db, collection="wire", prune=True)
     assert report.counts == {"added": 2, "failed": 1} and report.kind == "feed"
     assert "no such file" in report.failed[0].reason
     assert [p.reason for p in report.problems] == ["unreadable date 'someday' (use YYYY, "
