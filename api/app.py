@@ -24,6 +24,7 @@ from api.errors import ErrorResponse, install_error_handlers
 from api.middleware import RequestContextMiddleware
 from api.page_images import PageImageCache
 from api.routes import chat, documents, health, ingest, query
+from api.routes.web import mount_web
 from api.runtime import ArchiveRuntime
 from api.settings import ApiSettings
 from pipeline.archive import Archive
@@ -69,6 +70,8 @@ def create_app(
         version=_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from local copies by api.routes.web, not from a CDN
+        redoc_url=None,
         responses={
             401: {"model": ErrorResponse, "description": "missing or invalid API key"},
             422: {"model": ErrorResponse, "description": "invalid request"},
@@ -85,6 +88,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, query, chat, documents, ingest):
         app.include_router(module.router)
+    mount_web(app)
     _add_middleware(app, api_settings, keys)
     return app
 

@@ -206,8 +206,10 @@ def check_bind(host: str, keys: KeyRing, *, insecure: bool) -> None:
 
 
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+    {"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 )
+# The web page's scripts and styles and the API docs' (no data: the page asks for a key).
+PUBLIC_PREFIXES = ("/ui/", "/docs-assets/")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="archivist"'}
 
 
@@ -226,7 +228,7 @@ class Gate:
 
     def admit(self, path: str, authorization: str | None, client: str | None) -> Principal | None:
         """The caller's principal (None on a public path); raises ``ApiError`` 401/403/429."""
-        if path in PUBLIC_PATHS:
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return None
         principal = self._identify(authorization, client)
         if self.limiter is not None:

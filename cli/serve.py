@@ -74,10 +74,9 @@ def serve(
     auth = f"{len(keys)} API key(s)" if keys else "no API key: loopback clients only"
     if not keys and api_settings.api_insecure:
         auth = "no API key, --insecure: every client is trusted"
-    shown = f"[{host}]" if ":" in host else host
-    err_console.print(
-        f"archivist API on http://{shown}:{port} (docs: /docs), index {settings.db}, {auth}"
-    )
+    url = page_url(host, port)
+    err_console.print(f"archivist API on {url} (docs: {url}docs), index {settings.db}, {auth}")
+    print(f"Open {url} in a browser to ask the archive.", flush=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     uvicorn.run(
         create_app(settings, api_settings=api_settings, keys=keys),
@@ -87,6 +86,18 @@ def serve(
         log_level=level,
         access_log=False,  # api.access logs each request with its id and key name instead
     )
+
+
+def page_url(host: str, port: int) -> str:
+    """The address to open in a browser: the bound one, or loopback when bound to every address.
+
+    >>> page_url("0.0.0.0", 8000), page_url("::1", 8080)
+    ('http://127.0.0.1:8000/', 'http://[::1]:8080/')
+    """
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
 
 
 def log_config(level: str) -> dict[str, Any]:

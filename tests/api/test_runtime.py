@@ -92,13 +92,18 @@ def test_serve_command_end_to_end(tmp_path: Path) -> None:
         auth = {"Authorization": f"Bearer {key}"}
         assert httpx.get(url + "/v1/documents", headers=auth).json()["total"] == 0
         assert httpx.get(url + "/v1/documents").status_code == 401
-        assert httpx.get(url + "/docs").status_code == 200
+        docs = httpx.get(url + "/docs")
+        assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
+        assert httpx.get(url + "/docs-assets/swagger-ui-bundle.js").status_code == 200
+        page = httpx.get(url + "/")  # the web page: public, it asks for the key itself
+        assert page.status_code == 200 and 'src="ui/app.js"' in page.text
         spec = httpx.get(url + "/openapi.json").json()
         assert {"/v1/ask", "/v1/chat/completions", "/v1/ingest"} <= set(spec["paths"])
     finally:
         server.send_signal(signal.SIGINT)
         output = server.communicate(timeout=30)[0]
     assert "1 API key(s)" in output
+    assert f"Open http://127.0.0.1:{port}/ in a browser" in output
     assert "GET /v1/documents 200" in output and "key=ci" in output  # the access log, by name
 
 
