@@ -412,7 +412,10 @@ def answers(
 def _answers_json(result: AnswerEval, failures: list[str]) -> dict[str, object]:
     return {
         "accuracy": result.accuracy,
+        "exact_match": result.exact_match,
         "f1": result.f1,
+        "short_accuracy": result.short_accuracy,
+        "retrieval_top3": result.retrieval_top3,
         "citation_precision": result.citation_precision,
         "backend": result.backend,
         "found_rate": result.found_rate,
@@ -427,10 +430,12 @@ def _answers_json(result: AnswerEval, failures: list[str]) -> dict[str, object]:
 
 def _print_answers(result: AnswerEval, paths: list[Path]) -> None:
     cp = "–" if result.citation_precision is None else f"{result.citation_precision:.3f}"
+    top3 = "–" if result.retrieval_top3 is None else f"{result.retrieval_top3:.3f}"
     console.print(
         f"{result.dataset} ({result.backend}, {len(result.rows)} questions): "
-        f"accuracy {result.accuracy:.3f}, token F1 {result.f1:.3f}, "
-        f"citation precision {cp}, answered {result.found_rate:.0%}"
+        f"accuracy {result.accuracy:.3f}, exact match {result.exact_match:.3f}, "
+        f"token F1 {result.f1:.3f}, short accuracy {result.short_accuracy:.3f}, "
+        f"retrieval top-3 {top3}, citation precision {cp}, answered {result.found_rate:.0%}"
     )
     errors = [r for r in result.rows if r.error]
     if errors:

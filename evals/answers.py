@@ -2,13 +2,18 @@
 
 - **accuracy**: a gold answer appears in the answer once both are normalised (case, accents,
   punctuation, articles and citation marks dropped; SQuAD's rule, with French articles too);
-- **token F1**: SQuAD's bag-of-words F1 between answer and gold, the best over the gold answers;
+- **exact match** and **token F1**: SQuAD's, between the *short* answer and the gold answers
+  (the best over them); the short answer is ``Answer.short`` where the backend gives one (the
+  offline answerer's entity, number or date), else the whole answer;
+- **short accuracy**: a gold answer appears in the short answer;
+- **retrieval top-3**: a gold answer appears in the top 3 retrieved passages (the same search
+  the answerer's evidence comes from), so a wrong answer can be told from a retrieval miss;
 - **citation precision**: of all citations given, the share pointing into a document the qrels
   mark relevant to the question (only when qrels are given);
 - **found rate**: the share of questions answered at all (not "the archive does not say").
 
-An extractive answerer quotes whole sentences, so its F1 is bounded by how long the sentences are
-next to short gold spans; accuracy (containment) is the fairer comparison between backends.
+A backend without short answers is scored on its whole text, so its F1 is bounded by how long its
+sentences are next to short gold spans; accuracy (containment) compares any two backends.
 
 >>> normalize_answer("L'Apa, versée [1] aux personnes âgées.")
 'apa versee aux personnes agees'
@@ -68,27 +73,56 @@ def token_f1(answer: str, gold: Sequence[str]) -> float:
     return best
 
 
+def exact_match(answer: str, gold: Sequence[str]) -> bool:
+    """SQuAD exact match: the normalised answer equals a normalised gold answer.
+
+    >>> exact_match("Aldane-4 [1]", ["an Aldane-4"])
+    True
+    """
+    norm = normalize_answer(answer)
+    return bool(norm) and any(norm == normalize_answer(g) for g in gold)
+
+
+TOP_PASSAGES = 3
+
+
+def _retrieved(query: Query, index: EvalIndex) -> bool | None:
+    """Whether a gold answer is in the top passages a search for the question returns."""
+    try:
+        hits = index.archive.search(query.text, k=TOP_PASSAGES)
+    except ArchivistError:
+        return None
+    return contains_answer(" ".join(h.chunk.text for h in hits), query.answers)
+
+
 def _row(query: Query, dataset: BeirDataset, index: EvalIndex, backend: str) -> AnswerRow:
+    retrieved = _retrieved(query, index)
     try:
         answer = index.archive.ask(query.text, backend=backend)
     except ArchivistError as e:  # one failed call is a wrong answer, not a lost eval
         return AnswerRow(
             query_id=query.id, query=query.text, answer="", gold=list(query.answers),
             correct=False, f1=0.0, found=False, citations=0, error=str(e),
+            retrieved=retrieved,
         )  # fmt: skip
     relevant = {d for d, s in dataset.qrels.get(query.id, {}).items() if s > 0}
     judged = query.id in dataset.qrels
     hits = sum(1 for c in answer.citations if relevant & set(index.corpus_ids(c.doc_id)))
+    short = (answer.short or answer.text) if answer.found else ""
     return AnswerRow(
         query_id=query.id,
         query=query.text,
         answer=answer.text,
+        short=answer.short,
         gold=list(query.answers),
         correct=answer.found and contains_answer(answer.text, query.answers),
-        f1=token_f1(answer.text, query.answers) if answer.found else 0.0,
+        exact=exact_match(short, query.answers),
+        short_correct=bool(short) and contains_answer(short, query.answers),
+        f1=token_f1(short, query.answers) if short else 0.0,
         found=answer.found,
         citations=len(answer.citations),
         relevant_citations=hits if judged else None,
+        retrieved=retrieved,
     )
 
 
@@ -109,13 +143,19 @@ def evaluate_answers(
             on_row(row)
     judged = [r for r in rows if r.relevant_citations is not None]
     cited = sum(r.citations for r in judged)
+    searched = [r for r in rows if r.retrieved is not None]
     n = len(rows) or 1
     return AnswerEval(
         dataset=dataset.name,
         created_at=dt.datetime.now(dt.UTC),
         backend=backend,
         accuracy=sum(r.correct for r in rows) / n,
+        exact_match=sum(r.exact for r in rows) / n,
+        short_accuracy=sum(r.short_correct for r in rows) / n,
         f1=sum(r.f1 for r in rows) / n,
+        retrieval_top3=sum(bool(r.retrieved) for r in searched) / len(searched)
+        if searched
+        else None,
         citation_precision=(
             sum(r.relevant_citations or 0 for r in judged) / cited if judged and cited else None
         ),
@@ -130,6 +170,8 @@ def evaluate_answers(
 def _answer_settings(index: EvalIndex, backend: str) -> dict[str, object]:
     opts = index.archive.options.answer
     out: dict[str, object] = {"backend": backend, "max_sentences": opts.max_sentences}
+    if backend == "offline":
+        out["short_answers"] = opts.short_answers
     if backend == "openai":
         out["model"] = opts.llm.model
         out["base_url"] = opts.llm.base_url

@@ -180,10 +180,16 @@ def answers_markdown(result: AnswerEval, comparisons: Sequence[Comparison] = ())
         f"{len(result.rows)} questions with gold answers, run {result.created_at:%Y-%m-%d %H:%M} "
         f"UTC in {result.seconds:.0f} s.",
         "",
-        "| backend | accuracy | token F1 | citation precision | answered |",
-        "|---|---|---|---|---|",
-        f"| {result.backend} | {_fmt(result.accuracy)} | {_fmt(result.f1)} | "
+        "| backend | accuracy | exact match | token F1 | short accuracy | retrieval top-3 "
+        "| citation precision | answered |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {result.backend} | {_fmt(result.accuracy)} | {_fmt(result.exact_match)} | "
+        f"{_fmt(result.f1)} | {_fmt(result.short_accuracy)} | {_fmt(result.retrieval_top3)} | "
         f"{_fmt(result.citation_precision)} | {_fmt(result.found_rate)} |",
+        "",
+        "Accuracy: a gold answer in the answer. Exact match, token F1 and short accuracy: of the "
+        "short answer (the whole answer where the backend gives none). Retrieval top-3: a gold "
+        "answer in the top 3 passages searched.",
         "",
         "![answer scores](answer_scores.png)",
         "",
@@ -195,17 +201,19 @@ def answers_markdown(result: AnswerEval, comparisons: Sequence[Comparison] = ())
         "",
         "## Per question",
         "",
-        "| question | correct | F1 | citations (relevant) | answer |",
-        "|---|---|---|---|---|",
+        "| question | correct | exact | F1 | in top 3 | citations (relevant) | gold | answer |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in sorted(result.rows, key=lambda row: (row.correct, row.f1)):
+    for r in sorted(result.rows, key=lambda row: (row.correct, row.exact, row.f1)):
         answer = _cell(r.error or r.answer, 160)
         cites = f"{r.citations}" + (
             f" ({r.relevant_citations})" if r.relevant_citations is not None else ""
         )
+        top3 = "–" if r.retrieved is None else ("yes" if r.retrieved else "no")
         lines.append(
             f"| {r.query_id}: {_cell(r.query)} | {'yes' if r.correct else 'no'} | "
-            f"{r.f1:.2f} | {cites} | {answer} |"
+            f"{'yes' if r.exact else 'no'} | {r.f1:.2f} | {top3} | {cites} | "
+            f"{_cell(' / '.join(r.gold), 60)} | {answer} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -289,7 +297,7 @@ def write_answer_report(
     png = plots.metric_bars(
         result.scores(),
         folder / "answer_scores.png",
-        metrics=("accuracy", "f1", "citation_precision", "found"),
+        metrics=("accuracy", "exact_match", "f1", "retrieval_top3", "citation_precision", "found"),
         title=f"{result.dataset}: {len(result.rows)} questions",
     )
     extra = {"results.json": result.model_dump_json(indent=1)}

@@ -74,6 +74,10 @@ class AnswerRow(BaseModel):
     citations: int
     relevant_citations: int | None = None
     error: str | None = None
+    short: str | None = None  # the backend's short answer, when it gives one
+    exact: bool = False  # exact match of the short answer (else the answer) with a gold one
+    short_correct: bool = False  # a gold answer inside the short answer
+    retrieved: bool | None = None  # a gold answer in the top 3 passages (None: search failed)
 
 
 class AnswerEval(BaseModel):
@@ -87,13 +91,24 @@ class AnswerEval(BaseModel):
     f1: float
     citation_precision: float | None
     found_rate: float
+    exact_match: float = 0.0
+    short_accuracy: float = 0.0
+    retrieval_top3: float | None = None
     rows: list[AnswerRow]
     index: IndexInfo
     settings: dict[str, object]
     seconds: float
 
     def scores(self) -> dict[str, dict[str, float]]:
-        out = {"accuracy": self.accuracy, "f1": self.f1, "found": self.found_rate}
+        out = {
+            "accuracy": self.accuracy,
+            "exact_match": self.exact_match,
+            "f1": self.f1,
+            "short_accuracy": self.short_accuracy,
+            "found": self.found_rate,
+        }
         if self.citation_precision is not None:
             out["citation_precision"] = self.citation_precision
+        if self.retrieval_top3 is not None:
+            out["retrieval_top3"] = self.retrieval_top3
         return {self.backend: out}

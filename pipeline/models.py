@@ -287,6 +287,9 @@ class Answer(BaseModel):
     backend: str
     citations: list[Citation] = Field(default_factory=list)
     found: bool = True
+    # The short answer (an entity, number or date quoted from a source) that ``text`` opens
+    # with, when the backend gives one (the offline answerer does).
+    short: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     flagged: list[str] = Field(default_factory=list)
@@ -582,6 +585,9 @@ class AnswerOptions(BaseModel):
 
     backend: str = "offline"
     max_sentences: int = 3
+    # The offline answerer opens with a short answer (an entity, number or date of the best
+    # sentences, pipeline.answer.short) when one fits the question.
+    short_answers: bool = True
     # The offline answerer's floor on sentence relevance (0..1, embedding + lexical blend), set
     # between related and unrelated French/English question-sentence pairs with the USE embedder.
     min_relevance: float = 0.18

@@ -1,8 +1,11 @@
-"""The built-in extractive answerer: cited sentences from the top hits, no LLM needed.
+"""The built-in extractive answerer: a short answer and cited sentences from the top hits, no LLM
+needed.
 
-It answers with the few sentences of the retrieved chunks that best match the question, each
-followed by the ``[n]`` of its chunk, so every word of the answer is a quote of the archive. When no
-sentence is relevant enough it says so rather than quote noise.
+It answers with the short answer (the entity, number or date that answers the question, a span of
+the best sentences: ``pipeline.answer.short``), then the few sentences of the retrieved chunks
+that best match the question, the short answer's own sentence first, each followed by the ``[n]``
+of its chunk, so every word of the answer is a quote of the archive. When no sentence is relevant
+enough it says so rather than quote noise; when no span fits the question, the sentences alone.
 
 Relevance blends two views of a sentence against the question: the embedder's cosine (catches
 paraphrases and the other language) and the share of the question's content words it contains
@@ -10,8 +13,10 @@ paraphrases and the other language) and the share of the question's content word
 
 >>> from pipeline.embed import make_embedder                        # doctest: +SKIP
 >>> answerer = OfflineAnswerer(embedder=make_embedder(EmbedOptions()))  # doctest: +SKIP
->>> answerer.answer("Why did the dockers strike?", hits).text        # doctest: +SKIP
-'Dockers at the port of Marseille-Fos walked out on Tuesday to protest against ... [1]'
+>>> print(answerer.answer("How many dockers walked out?", hits).text)  # doctest: +SKIP
+1,200 dockers [1]
+<BLANKLINE>
+About 1,200 dockers at the port of Marseille-Fos walked out on Tuesday ... [1]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pipeline.answer.citations import (
     Source,
     not_found_answer,
     number_sources,
+    reply_language,
     resolve_citations,
 )
 from pipeline.answer.sentences import (
@@ -36,6 +42,7 @@ from pipeline.answer.sentences import (
     lexical_overlap,
     split_sentences,
 )
+from pipeline.answer.short import ShortAnswer, pick_short_answer
 from pipeline.models import Answer, AnswerOptions, Hit, Question
 
 if TYPE_CHECKING:
@@ -54,6 +61,7 @@ EMBED_WEIGHT = 0.7
 LEXICAL_WEIGHT = 0.3
 RANK_BONUS = 0.02  # for rank 1, halving with each rank: a tie-breaker, never a pass
 RELATIVE_FLOOR = 0.6  # a sentence much weaker than the best one adds noise, not evidence
+SHORT_FLOOR = 0.4  # the short answer is looked for in sentences this close to the best one
 
 
 class Candidate(NamedTuple):
@@ -83,17 +91,42 @@ class OfflineAnswerer:
         >>> OfflineAnswerer().answer("Qui a gagné ?", []).found
         False
         """
+        language = None if isinstance(question, str) else question.language
         question = question if isinstance(question, str) else question.text
         sources = number_sources(hits)[:MAX_HITS]
         candidates = self.rank(question, sources)
         chosen = self._choose(candidates)
         if not chosen:
             return not_found_answer(question, self.name)
+        short, support = self._short(question, candidates, language)
+        if support is not None:  # the short answer's sentence first, then the others
+            others = [c for c in chosen if c is not support]
+            chosen = [support, *others[: self.opts.max_sentences - 1]]
         text, quotes = _compose(chosen)
+        if short is not None and support is not None:
+            text = f"{short.text} [{support.source.n}]\n\n{text}"
         resolved = resolve_citations(text, sources, quotes=quotes)
         return Answer(
-            text=text, backend=self.name, citations=resolved.citations, flagged=resolved.flagged
+            text=text,
+            backend=self.name,
+            citations=resolved.citations,
+            flagged=resolved.flagged,
+            short=short.text if short else None,
         )
+
+    def _short(
+        self, question: str, ranked: list[Candidate], language: str | None
+    ) -> tuple[ShortAnswer | None, Candidate | None]:
+        """The short answer among the sentences above the floor, and the sentence it is from."""
+        if not self.opts.short_answers or not ranked:
+            return None, None
+        # wider than the quoted sentences: the answer may sit in a plainer sentence beside them
+        floor = max(self.opts.min_relevance, SHORT_FLOOR * ranked[0].relevance)
+        pool = [c for c in ranked if c.relevance >= floor]
+        lang = language or reply_language(question)
+        read = [(c.relevance, c.sentence.text, c.source.chunk.language or lang) for c in pool]
+        short = pick_short_answer(question, read)
+        return (short, pool[short.sentence]) if short else (None, None)
 
     def rank(self, question: str, sources: Sequence[Source]) -> list[Candidate]:
         """Every distinct sentence of ``sources``, best first."""
