@@ -117,8 +117,8 @@ def test_the_prompt_fits_the_window_and_the_passages_left_out_stay_behind() -> N
     sent = _sent(server.requests[0])
     assert sent == list(range(1, prompt.sent + 1))
     reply_cap = server.requests[0]["max_tokens"]
-    assert count_chat(counter, [(m["role"], m["content"]) for m in server.requests[0]["messages"]]) \
-        <= 1500 - reply_cap - 16  # fmt: skip
+    messages = [(m["role"], m["content"]) for m in server.requests[0]["messages"]]
+    assert count_chat(counter, messages) <= 1500 - reply_cap - 16
     assert _ids(out)[: len(sent)] == [f"c{i - 1}" for i in reversed(sent)]
     assert _ids(out)[len(sent) :] == [f"c{i}" for i in range(len(sent), 25)]
 
