@@ -155,6 +155,9 @@ class AskResponse(BaseModel):
     answer: str
     backend: str
     found: bool
+    short: str | None = Field(
+        default=None, description="the short answer the text opens with (offline answerer)"
+    )
     citations: list[CitationOut]
     flagged: list[str] = Field(default_factory=list)
     date_filter: DateRange | None = Field(
@@ -170,6 +173,7 @@ class AskResponse(BaseModel):
             answer=answer.text,
             backend=answer.backend,
             found=answer.found,
+            short=answer.short,
             citations=CitationOut.all(answer.citations, base_url=base_url),
             flagged=answer.flagged,
             date_filter=answer.date_filter,

@@ -231,7 +231,9 @@ def retrieval(
     rerank_kind: Annotated[
         str,
         typer.Option(
-            envvar="ARCHIVIST_RERANK_KIND", help="Reranker backend: cross-encoder or embedder."
+            envvar="ARCHIVIST_RERANK_KIND",
+            help="Reranker backend: cross-encoder, embedder, or llm (the answer LLM's server, "
+            "ARCHIVIST_LLM_BASE_URL).",
         ),
     ] = "cross-encoder",
     rerank_depth: Annotated[int, typer.Option(min=1, help="Hits the reranker reorders.")] = 20,
@@ -278,6 +280,8 @@ def retrieval(
     rerank = RerankOptions(kind=rerank_kind, depth=rerank_depth)
     if rerank_model:
         rerank = rerank.model_copy(update={"model": rerank_model})
+    if rerank_kind == "llm":  # the answerer's server, as in searches
+        rerank = rerank.model_copy(update={"llm": index.archive.options.answer.llm})
     result = evaluate_retrieval(dataset, index, modes=mode_list, rerank=rerank)
     failures = _gate(result.scores(), fail_below, result.default_mode)
     recorded = _record(result, history, no_history, label, baseline)

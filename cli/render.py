@@ -113,6 +113,7 @@ def print_hits(hits: list[Hit], *, as_json: bool) -> None:
 def answer_json(answer: Answer) -> dict[str, Any]:
     return {
         "answer": answer.text,
+        "short": answer.short,
         "backend": answer.backend,
         "citations": [c.model_dump() for c in answer.citations],
     }

@@ -164,7 +164,7 @@ _UNITS: dict[str, Unit] = {
 }
 _UNIT_WORD = r"(?:" + _alternation(" ".join(k for k in _UNITS if k not in ("%",))) + r")\b"
 _NUMBER = re.compile(
-    rf"(?<![\w.,])(?:{_MODIFIER})?(?P<cur>[$€£]\s?)?"
+    rf"(?<![\w.,])(?<![^\W\d]-)(?:{_MODIFIER})?(?P<cur>[$€£]\s?)?"
     rf"(?P<num>(?:{_SPELLED})(?:-(?:{_SPELLED}|one|two|three|four|five|six|seven|eight|nine))?"
     rf"|{_DIGITS}(?:-\d+)?)(?![\w])"
     rf"(?P<scale>{_SCALE})?"

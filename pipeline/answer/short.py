@@ -120,14 +120,17 @@ def _score(
     span: Span, text: str, sentence: float, expected: ExpectedAnswer, asked: set[str]
 ) -> float | None:
     kind = kind_fit(expected, span)
+    focus = 1.0 if expected.focus and _names_focus(span, text, expected.focus) else 0.0
+    own = content_terms(span.text)
+    if expected.kind == "entity" and span.kind == "thing" and own & set(expected.focus):
+        kind = 1.0  # "which rocket": the noun phrase headed by "rocket" ("an Aldane-4 rocket")
+        own -= set(expected.focus)
     if kind < MIN_KIND:
         return None
-    own = content_terms(span.text)
     if not own or own <= asked:
         return None  # says nothing new ("Holbury" for a question about Holbury)
     new_share = len(own - asked) / len(own)
     near = _nearness(span, text, asked)
-    focus = 1.0 if expected.focus and _names_focus(span, text, expected.focus) else 0.0
     w = WEIGHTS
     return (
         w["sentence"] * sentence + w["kind"] * kind * new_share + w["near"] * near

@@ -70,6 +70,8 @@ def test_ask_answers_with_citations(api: Api) -> None:
     body = r.json()
     assert body["backend"] == "offline" and body["found"] is True
     assert "41,7" in body["answer"]
+    assert body["short"] and "41,7" in body["short"]  # the short answer opens the text
+    assert body["answer"].startswith(body["short"])
     cited = {c["n"]: c for c in body["citations"]}
     marks = {int(m) for m in re.findall(r"\[(\d+)\]", body["answer"])}
     assert marks and marks <= set(cited)

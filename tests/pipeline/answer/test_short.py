@@ -52,6 +52,7 @@ def test_numbers_keep_modifier_currency_scale_and_unit() -> None:
     got = {(s.text, s.unit) for s in number_spans(text)}
     assert {
         ("About 2,300", "count"),
+        ("Twenty-three", "count"),
         ("$2.3 billion", "money"),
         ("96 millions d'euros", "money"),
         ("52,7 %", "percent"),
@@ -60,6 +61,10 @@ def test_numbers_keep_modifier_currency_scale_and_unit() -> None:
         ("3-1", "score"),
         ("Twenty-three", "count"),
     } <= got
+
+
+def test_a_number_inside_a_name_is_not_a_quantity() -> None:
+    assert [s.text for s in number_spans("An Aldane-4 rocket carried Meridian-7.")] == []
 
 
 def test_dates_in_french_and_english() -> None:
