@@ -61,15 +61,7 @@ _KIND_FIT: dict[str, dict[str, float]] = {
         "thing": 0.5,
         "number": 0.3,
     },
-    "thing": {
-        "thing": 0.8,
-        "entity": 0.8,
-        "org": 0.7,
-        "person": 0.7,
-        "place": 0.7,
-        "number": 0.7,
-        "date": 0.5,
-    },
+    "thing": {},  # no short answer (pick_short_answer)
 }
 _UNIT_FIT: dict[tuple[str, str | None], float] = {
     ("score", "percent"): 0.8,
@@ -97,8 +89,12 @@ def pick_short_answer(
     expected: ExpectedAnswer | None = None,
 ) -> ShortAnswer | None:
     """The best span of ``sentences`` (relevance, text, language; best first) for ``question``;
-    None when no span of a fitting kind says anything the question does not."""
+    None when no span of a fitting kind says anything the question does not, or when the
+    question asks for no entity, number or date ("What is mediation?", "Comment ... ?": a span
+    would be noise there; the sentences answer)."""
     expected = expected or answer_type(question)
+    if expected.kind == "thing":
+        return None
     asked = content_terms(question)
     top = max((rel for rel, _, _ in sentences[:SENTENCES_READ]), default=0.0)
     best: ShortAnswer | None = None

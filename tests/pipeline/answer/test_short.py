@@ -113,3 +113,16 @@ def test_french_person_from_the_trained_model() -> None:
     assert pick_short_answer("Qui a inauguré le pont ?", sentences).text == "Hélène Dussart"  # type: ignore[union-attr]
     length = pick_short_answer("Quelle est la longueur du pont ?", sentences)
     assert length is not None and length.text == "720 mètres"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did the nurses strike over?",
+        "Qu'est-ce que la médiation familiale ?",
+        "Comment fonctionne la franchise d'assurance auto ?",
+    ],  # fmt: skip
+)
+def test_no_short_answer_for_questions_that_ask_for_no_entity(question: str) -> None:
+    sentences = [(0.9, "Nurses in Ellsworth, 3,400 of them, struck over staffing levels.", "en")]
+    assert pick_short_answer(question, sentences) is None
