@@ -115,14 +115,14 @@ def test_french_person_from_the_trained_model() -> None:
     assert length is not None and length.text == "720 mètres"
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "What did the nurses strike over?",
-        "Qu'est-ce que la médiation familiale ?",
-        "Comment fonctionne la franchise d'assurance auto ?",
-    ],  # fmt: skip
-)
+NON_FACTOID = [
+    "What did the nurses strike over?",
+    "Qu'est-ce que la médiation familiale ?",
+    "Comment fonctionne la franchise d'assurance auto ?",
+]
+
+
+@pytest.mark.parametrize("question", NON_FACTOID)
 def test_no_short_answer_for_questions_that_ask_for_no_entity(question: str) -> None:
     sentences = [(0.9, "Nurses in Ellsworth, 3,400 of them, struck over staffing levels.", "en")]
     assert pick_short_answer(question, sentences) is None
