@@ -35,7 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_data import batches, load_corpus, queries
-from scale_recall import date_windows, has_vector_index, rebuild_vector_index, recall
+from scale_recall import LAYOUTS, date_windows, has_vector_index, recall
+from scale_report import write_projection
 
 from pipeline.embed import make_embedder
 from pipeline.models import EmbedOptions, RetrieveOptions, StoreOptions
@@ -68,6 +69,14 @@ def disk(db: Path) -> dict[str, int]:
 
 
 INDEX_FILES = {"invert": "fts", "index.idx": "vector", "bitmap": "bitmap", "page_data": "btree"}
+
+
+def vector_index_bytes(db: Path) -> int:
+    """Bytes of the newest vector index of the chunks table (a rebuilt one leaves the old
+    folder until the table's old versions are cleaned up)."""
+    indices = (db / "chunks.lance" / "_indices").glob("*")
+    folders = [f for f in indices if (f / "index.idx").exists()]
+    return du(max(folders, key=lambda f: f.stat().st_mtime)) if folders else 0
 
 
 def index_sizes(db: Path) -> dict[str, int]:
@@ -231,6 +240,38 @@ def latency(
     return cells
 
 
+def ratios(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Hybrid p50 / full-text p50 of the same run, per filter case and concurrency."""
+    p50 = {(c["mode"], c["date_filter"], c["concurrency"]): c["p50_ms"] for c in cells}
+    return [
+        {"date_filter": f, "concurrency": c, "hybrid_p50_ms": h,
+         "fts_p50_ms": p50[("fts", f, c)], "ratio": round(h / p50[("fts", f, c)], 2)}
+        for (mode, f, c), h in p50.items()
+        if mode == "hybrid" and p50.get(("fts", f, c))
+    ]  # fmt: skip
+
+
+def store_options(args: argparse.Namespace) -> StoreOptions:
+    """The store's defaults, with the vector settings given on the command line."""
+    flags = {
+        "vector_index_min_rows": args.vector_min_rows,
+        "vector_nprobes": args.nprobes,
+        "vector_refine_rows": args.refine_rows,
+        "vector_index_kind": args.index_kind,
+    }
+    return StoreOptions(uri=args.db, **{k: v for k, v in flags.items() if v is not None})
+
+
+def measure_recall(
+    args: argparse.Namespace, store: LanceChunkStore, vectors: np.ndarray
+) -> dict[str, Any]:
+    sample = vectors[: min(args.recall_sample, len(vectors))]
+    layouts = list(LAYOUTS) if args.layouts == ["all"] else args.layouts
+    out = recall(store, sample, layouts=layouts, target=args.recall_target,
+                 index_bytes=lambda: vector_index_bytes(Path(args.db)))  # fmt: skip
+    return out | {"load": load()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=100_000, help="chunks to generate")
@@ -239,16 +280,20 @@ def main() -> None:
     p.add_argument("--out", default=str(REPO / "bench" / "results"))
     p.add_argument("--docs-per-batch", type=int, default=2000, help="~10 chunks per document")
     p.add_argument("--queries", type=int, default=200)
-    p.add_argument("--recall-sample", type=int, default=50)
+    p.add_argument("--recall-sample", type=int, default=200)
+    p.add_argument("--recall-target", type=float, default=0.95)
+    p.add_argument("--layouts", nargs="*", default=[], metavar="LAYOUT",
+                   help=f"index layouts to sweep too: all, or {'; '.join(LAYOUTS)}")  # fmt: skip
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vector-min-rows", type=int, help="StoreOptions.vector_index_min_rows")
-    p.add_argument("--refine-factor", type=int, help="StoreOptions.vector_refine_factor")
+    p.add_argument("--index-kind", choices=("ivf_rq", "ivf_pq"), help="vector_index_kind")
+    p.add_argument("--nprobes", type=int, help="StoreOptions.vector_nprobes")
+    p.add_argument("--refine-rows", type=int, help="StoreOptions.vector_refine_rows")
     p.add_argument("--recall-only", action="store_true",
-                   help="with --reuse: redo recall and index sizes of a result")  # fmt: skip
-    p.add_argument("--pq-sub-vectors", type=int,
-                   help="with --recall-only: first rebuild IVF_PQ with this many")  # fmt: skip
+                   help="with --reuse: redo recall (and the sweep) into a result")  # fmt: skip
     p.add_argument("--load-only", action="store_true", help="write the rows, then stop")
+    p.add_argument("--index-only", action="store_true", help="build the indexes, then stop")
     p.add_argument("--tag", default="", help="suffix of the result file (scale-N-TAG.json)")
     p.add_argument("--reuse", action="store_true", help="keep an existing --db: index + query only")
     args = p.parse_args()
@@ -258,18 +303,14 @@ def main() -> None:
         "n_chunks": args.n, "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(), "load_at_start": load()},
+        "command": " ".join(["python", *sys.argv]),
     }  # fmt: skip
     real = make_embedder(EmbedOptions())
     corpus = load_corpus(Path(args.cache), real)
     result["centres"] = {lang: len(v) for lang, v in corpus.vectors.items()}
     if not args.reuse and db.exists():
         shutil.rmtree(db)
-    extra: dict[str, Any] = (
-        {"vector_index_min_rows": args.vector_min_rows} if args.vector_min_rows else {}
-    )
-    if args.refine_factor:
-        extra["vector_refine_factor"] = args.refine_factor
-    opts = StoreOptions(uri=str(db), **extra)
+    opts = store_options(args)
     result["store_options"] = opts.model_dump(mode="json", exclude={"storage_options", "api_key"})
     store = LanceChunkStore(opts, embedder=real.name, dim=real.dim)
     load_record = db / "bench-load.json"  # the load's timings, for a later --reuse run
@@ -280,8 +321,15 @@ def main() -> None:
         result["load"] = json.loads(load_record.read_text())
     if args.load_only:
         return
+    index_record = db / "bench-index.json"  # the build's timings, for a later --reuse run
     if not args.recall_only:
         result["index"] = index(args, store)
+        if result["index"]["index_steps"] or not index_record.exists():
+            index_record.write_text(json.dumps(result["index"]))
+        else:  # nothing was left to build: keep the timings of the run that built them
+            result["index"] = json.loads(index_record.read_text()) | {"reused": True}
+    if args.index_only:
+        return
     result["tag"] = args.tag
     result["rows"] = {
         "chunks": store.chunks.count_rows(),
@@ -299,29 +347,28 @@ def main() -> None:
     emb = QueryVectors(real.name, real.dim, dict(zip(texts, vectors, strict=True)))
     result["queries"] = {"n": len(texts), "en": sum(lang == "en" for _, lang in qs),
                          "date_window_years": 3}  # fmt: skip
-    path = Path(args.out) / f"scale-{args.n}{'-' + args.tag if args.tag else ''}.json"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"scale-{args.n}{'-' + args.tag if args.tag else ''}.json"
     if args.recall_only:  # measure recall again into an earlier result of this --db
         earlier = json.loads(path.read_text()) if path.exists() else {**result, "index": {}}
-        if args.pq_sub_vectors:
-            earlier["index"]["vector_rebuild"] = rebuild_vector_index(store, args.pq_sub_vectors)
-        earlier["recall"] = recall(store, vectors, sample=min(args.recall_sample, len(texts)))
-        earlier["index"]["index_sizes"] = index_sizes(db)
-        earlier["recall_measured"] = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                                      "load": load()}  # fmt: skip
+        earlier["recall"] = measure_recall(args, store, vectors)
         path.write_text(json.dumps(earlier, indent=2, ensure_ascii=False))
         print(f"updated {path}")
         return
     print("latency", flush=True)
     result["latency"] = latency(store, emb, texts, args.concurrency)
+    result["hybrid_over_fts"] = ratios(result["latency"])
+    for r in result["hybrid_over_fts"]:
+        print(f"  hybrid / full-text p50: {r}", flush=True)
     print("recall", flush=True)
     result["vector_index"] = has_vector_index(store)
-    result["recall"] = recall(store, vectors, sample=min(args.recall_sample, len(texts)))
+    result["recall"] = measure_recall(args, store, vectors)
     result["max_rss_mb"] = rss_mb()
     result["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"wrote {path}")
+    write_projection(out, args.tag)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -73,29 +74,135 @@ def latency_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def recall_table(results: list[dict[str, Any]]) -> str:
-    rows = ["| run | date filter | exact p50 ms | exact d(1)→d(10) | setting | recall@10 "
-            "| 10th-hit distance excess | p50 ms |",
-            "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+def ratio_table(results: list[dict[str, Any]]) -> str:
+    rows = ["| run | date filter | concurrency | hybrid p50 ms | full-text p50 ms "
+            "| hybrid / full-text |", "|---|---|---|---|---|---|"]  # fmt: skip
     for r in results:
-        for row in r["recall"]:
-            settings = {k: v for k, v in row.items() if k.startswith("nprobes")}
-            if "store" in row:
-                settings = {f"**store: {row['store']['settings']}**": row["store"], **settings}
-            rebuilt = r.get("index", {}).get("vector_rebuild")
-            if rebuilt:
-                settings = {f"{k} (PQ {rebuilt['sub_vectors']} sub-vectors)": v
-                            for k, v in settings.items()}  # fmt: skip
-            head = (f"| {_label(r)} | {'3 years' if row['date_filter'] else 'none'} "
-                    f"| {row['flat_p50_ms']} | {row.get('exact_d1_to_dk', '–')} ")  # fmt: skip
-            if not settings:
-                rows.append(head + "| no vector index (exact) | 1.0 | 0 | – |")
-            for key, v in settings.items():
-                rows.append(
-                    head + f"| {key} | {v['recall']} | {v.get('kth_distance_excess', '–')} "
-                    f"| {v['p50_ms']} |"
-                )
+        for c in r.get("hybrid_over_fts", []):
+            rows.append(
+                f"| {_label(r)} | {'3 years' if c['date_filter'] else 'none'} "
+                f"| {c['concurrency']} | {c['hybrid_p50_ms']} | {c['fts_p50_ms']} | {c['ratio']} |"
+            )
     return "\n".join(rows)
+
+
+def recall_table(results: list[dict[str, Any]]) -> str:
+    """The store's own recall per run, then every run's sweep and its choice."""
+    rows = ["| run | date filter | settings | recall@10 | p50 ms (k=10) | exact scan p50 ms "
+            "| load |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    sweeps = []
+    for r in results:
+        rec = r.get("recall")
+        if not isinstance(rec, dict):
+            continue
+        for row in rec["store"]:
+            rows.append(
+                f"| {_label(r)} | {'3 years' if row['date_filter'] else 'none'} "
+                f"| {row['settings']} | {row['recall']} | {row.get('p50_ms', '–')} "
+                f"| {row['flat_p50_ms']} | {rec.get('load', ['–'])[0]} |"
+            )
+        if rec.get("sweep"):
+            sweeps.append(sweep_table(r, rec))
+    return "\n\n".join(["\n".join(rows), *sweeps])
+
+
+def sweep_table(r: dict[str, Any], rec: dict[str, Any]) -> str:
+    k, depth = rec["k"], rec["depth"]
+    head = (f"#### Sweep at {_label(r)} ({rec['sample']} queries, {depth} deep as retrieval "
+            f"asks, recall of the first {k} and of all {depth})\n\n"
+            f"| layout | partitions | build s | index MB | date filter | nprobes | refine rows "
+            f"| recall@{k} | recall@{depth} | p50 ms |\n"
+            "|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    rows = [head]
+    for row in rec["sweep"]:
+        built = rec["layouts"].get(row["layout"], {})
+        size = built.get("index_bytes")
+        rows.append(
+            f"| {row['layout']} | {built.get('partitions', '–')} | {built.get('build_s', '–')} "
+            f"| {f'{size / 1e6:.1f}' if size else '–'} "
+            f"| {'3 years' if row['date_filter'] else 'none'} | {row['nprobes']} "
+            f"| {row['refine_rows'] or 'none'} | {row[f'recall@{k}']} | {row[f'recall@{depth}']} "
+            f"| {row['p50_ms']} |"
+        )
+    chosen = rec.get("chosen")
+    rows.append("")
+    rows.append(
+        f"Chosen (cheapest reaching recall@{k} ≥ {chosen['target']} with and without the filter): "
+        f"**{chosen['layout']}, nprobes {chosen['nprobes']}, refine {chosen['refine_rows']} rows**"
+        f" (recall {chosen['recall']}, p50 {chosen['p50_ms']} ms)."
+        if chosen
+        else "No setting reached the recall target."
+    )
+    return "\n".join(rows)
+
+
+def project(results: list[dict[str, Any]], to_n: int = 10_000_000) -> dict[str, Any] | None:
+    """A projection to ``to_n`` chunks from the two largest measured sizes: each latency grows
+    as a power of the rows fitted through those two points (p50 × (to_n / n)^b, b from the
+    measured growth), disk and index builds grow linearly from the largest. None without two
+    sizes measured."""
+    runs = {r["n_chunks"]: r for r in results if r.get("latency")}
+    if len(runs) < 2:
+        return None
+    (n1, small), (n2, big) = sorted(runs.items())[-2:]
+    ratio = math.log(to_n / n2) / math.log(n2 / n1)
+    before = {(c["mode"], c["date_filter"], c["concurrency"]): c for c in small["latency"]}
+    cells = []
+    for c in big["latency"]:
+        a = before.get((c["mode"], c["date_filter"], c["concurrency"]))
+        if not a or not a["p50_ms"] or not c["p50_ms"]:
+            continue
+        growth = c["p50_ms"] / a["p50_ms"]
+        cells.append({"mode": c["mode"], "date_filter": c["date_filter"],
+                      "concurrency": c["concurrency"], f"p50_ms_{n1}": a["p50_ms"],
+                      f"p50_ms_{n2}": c["p50_ms"],
+                      "exponent": round(math.log(growth) / math.log(n2 / n1), 2),
+                      "p50_ms_projected": round(c["p50_ms"] * growth**ratio, 1)})  # fmt: skip
+    ix = big.get("index", {})
+    scale = to_n / n2
+    return {
+        "to_n": to_n, "from": [n1, n2], "loads": [small["latency"][0]["load"],
+                                                  big["latency"][0]["load"]],
+        "latency": cells,
+        "disk_gb": round(ix.get("disk", {}).get("total", 0) * scale / GB, 1),
+        "index_build_s": {f"{s['kind']} {s['table']}.{s['column']}": round(s["s"] * scale)
+                          for s in ix.get("index_steps", []) if s["s"] >= 1},
+    }  # fmt: skip
+
+
+def projection_table(proj: dict[str, Any] | None) -> str:
+    if not proj:
+        return "(needs two sizes measured)"
+    n1, n2 = proj["from"]
+    rows = [f"From {n1:,} and {n2:,} chunks (load averages {proj['loads'][0][0]} and "
+            f"{proj['loads'][1][0]} at their first cells) to {proj['to_n']:,}: p50 × "
+            f"(rows ratio)^b with b fitted through the two sizes; two points make a rough law.",
+            "", f"| mode | date filter | concurrency | p50 ms {n1:,} | p50 ms {n2:,} | b "
+            f"| p50 ms {proj['to_n']:,} (projected) |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for c in proj["latency"]:
+        rows.append(
+            f"| {c['mode']} | {'3 years' if c['date_filter'] else 'none'} | {c['concurrency']} "
+            f"| {c[f'p50_ms_{n1}']} | {c[f'p50_ms_{n2}']} | {c['exponent']} "
+            f"| {c['p50_ms_projected']} |"
+        )
+    builds = ", ".join(f"{k} {v:,} s" for k, v in proj["index_build_s"].items())
+    rows += ["", f"Disk ≈ {proj['disk_gb']} GB; index builds (linear): {builds or '–'}."]
+    return "\n".join(rows)
+
+
+def write_projection(out: Path, tag: str = "", to_n: int = 10_000_000) -> dict[str, Any] | None:
+    """``project`` over the results in ``out`` with ``tag``, written to
+    ``projection-<to_n>[-tag].json`` and printed (what ``bench/scale.py`` does after a run)."""
+    suffix = f"-{tag}" if tag else ""
+    results = [json.loads(f.read_text()) for f in out.glob("scale-*.json")]
+    proj = project([r for r in results if r.get("tag", "") == tag], to_n)
+    if proj is not None:
+        path = out / f"projection-{to_n // 1_000_000}M{suffix}.json"
+        path.write_text(json.dumps(proj, indent=2))
+        print(projection_table(proj))
+        print(f"wrote {path}")
+    return proj
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
@@ -169,7 +276,9 @@ def main() -> None:
         "`bench/results/scale-*.json` (not kept in git); read with [scale.md](scale.md).",
         "### Build\n\n" + build_table(results),
         "### Query latency\n\n" + latency_table(results),
+        "### Hybrid / full-text p50, same run\n\n" + ratio_table(results),
         "### Vector index recall against exact search (top 10)\n\n" + recall_table(results),
+        "### 10M projection\n\n" + projection_table(project(results)),
     ])  # fmt: skip
     print(md)
     args.md.write_text(md + "\n")

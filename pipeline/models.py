@@ -495,17 +495,32 @@ class StoreOptions(BaseModel):
     scalar_indexes: bool = True
     vector_index_min_rows: int = Field(
         default=100_000,
-        description="build the IVF_PQ vector index once the chunks table holds this many rows "
+        description="build the vector index once the chunks table holds this many rows "
         "(below it an exact scan is fast and exact)",
     )
+    vector_index_kind: Literal["ivf_rq", "ivf_pq"] = Field(
+        default="ivf_rq",
+        description="IVF partitions with RaBitQ codes (ivf_rq: 1 bit per dimension) or "
+        "product-quantisation codes (ivf_pq); chosen by bench/scale.py's sweep (docs/scale.md)",
+    )
     vector_partition_rows: int = Field(default=8192, ge=256)  # rows per IVF partition
-    vector_retrain_growth: float = Field(default=2.0, gt=1.0)  # retrain when rows grow this much
-    vector_nprobes: int = Field(default=20, ge=1)
-    vector_refine_factor: int = Field(
-        default=50,
+    vector_pq_sub_vectors: int | None = Field(
+        default=None,
         ge=1,
-        description="re-rank k × this many index candidates on their full vectors (at 1M chunks "
-        "recall@10 against exact search: 0.55 with 10, 0.82 with 50; docs/scale.md)",
+        description="ivf_pq only: sub-vectors per code (None: dim/16, else dim/8, else 1)",
+    )
+    vector_retrain_growth: float = Field(default=2.0, gt=1.0)  # retrain when rows grow this much
+    vector_nprobes: int = Field(
+        default=20,
+        ge=1,
+        description="IVF partitions searched at least (more when a filter leaves too few rows)",
+    )
+    vector_refine_rows: int = Field(
+        default=500,
+        ge=1,
+        description="index candidates re-ranked on their full vectors per search, whatever its "
+        "depth (at least the depth itself); recall@10 against exact search rises with it "
+        "(docs/scale.md)",
     )
     read_consistency_s: float | None = Field(
         default=5.0,

@@ -34,7 +34,7 @@ from pipeline.lang import question_language
 from pipeline.models import Hit, RetrieveOptions, SearchFilters
 from pipeline.retrieve.fusion import Fusion, Ranking, fuse_rrf_arrays, fuse_score_arrays
 from pipeline.retrieve.rerank import Reranker
-from pipeline.store import Candidates, LanceChunkStore
+from pipeline.store import Candidates, LanceChunkStore, Searched
 from pipeline.store.schema import LANGUAGE_CODES
 
 _LANG_NAMES = {code: name.capitalize() for name, code in LANGUAGE_CODES.items()}
@@ -64,16 +64,18 @@ def retrieve(
     if opts.mode in ("hybrid", "fts"):
         code = language if language is not None else question_language(query, store.languages)
         language_name = _LANG_NAMES.get(code or "", "")
-    # Both rankers at once; the question is embedded while the full-text query runs.
-    fts, vec = store.candidates(
+    limit = max(opts.k, reranker.depth) if reranker else opts.k
+    # Both rankers at once (the question is embedded while the full-text query runs), fused in
+    # this thread, and the winners' rows read while the candidates' visibility is checked.
+    found = store.search(
         text=query if opts.mode in ("hybrid", "fts") else None,
         language=language_name,
         vector=(lambda: embedder.embed_query(query)) if opts.mode != "fts" else None,
         k=opts.candidates,
+        choose=lambda fts, vec: _fuse(fts, vec, opts, limit),
         filters=filters,
     )
-    limit = max(opts.k, reranker.depth) if reranker else opts.k
-    hits = _hits(store, fts, vec, _fuse(fts, vec, opts, limit))
+    hits = _hits(found)
     if reranker is not None and hits:
         hits = reranker.rerank(query, hits)
     return hits[: opts.k]
@@ -95,12 +97,11 @@ def _fuse(fts: Candidates, vec: Candidates, opts: RetrieveOptions, limit: int) -
     return fuse_score_arrays(rankings, document_weight=opts.document_weight, limit=limit)
 
 
-def _hits(store: LanceChunkStore, fts: Candidates, vec: Candidates, fused: Fusion) -> list[Hit]:
-    """The fused candidates as hits: only their rows are read, in one read."""
-    row_of = dict(zip(vec.chunk_ids, vec.row_ids.tolist(), strict=True))
-    row_of |= dict(zip(fts.chunk_ids, fts.row_ids.tolist(), strict=True))
-    distances = dict(zip(vec.chunk_ids, vec.scores.tolist(), strict=True))
-    chunks = {c.chunk_id: c for c in store.take([row_of[i] for i in fused.ids], fused.ids)}
+def _hits(found: Searched[Fusion]) -> list[Hit]:
+    """The fused candidates as hits, over their rows (read in one read)."""
+    fused = found.chosen
+    distances = dict(zip(found.vector.chunk_ids, found.vector.scores.tolist(), strict=True))
+    chunks = {c.chunk_id: c for c in found.chunks}
     return [
         Hit(
             chunk=chunks[key],

@@ -2,7 +2,8 @@
 table (text, vector, metadata, one full-text index per language).
 
 - ``tables``: ``LanceChunkStore``, reads and idempotent writes of both tables;
-- ``query``: the read path of searches: both rankers' candidates at once, then the winners' rows;
+- ``query``: the read path of searches: both rankers' candidates at once, then the winners' rows
+  read while the candidates' visibility is checked;
 - ``schema``: the tables' Arrow schemas and the SQL of search filters;
 - ``upkeep``: connecting, commit-conflict retries, indexes as the tables grow, maintenance;
 - ``errors``: storage errors as ``StorageError`` with their OS error code.
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 from pipeline.errors import StorageError
 from pipeline.store.errors import as_storage_error, os_error_code, storage_reason
-from pipeline.store.query import Candidates
+from pipeline.store.query import Candidates, Searched
 from pipeline.store.tables import DocumentWrite, LanceChunkStore, check_location
 
 __all__ = [
     "Candidates",
     "DocumentWrite",
     "LanceChunkStore",
+    "Searched",
     "StorageError",
     "as_storage_error",
     "check_location",

@@ -22,9 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Future
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -79,6 +79,27 @@ WIDEN = 64  # a search looks this many times deeper at most to fill k with visib
 NO_CANDIDATES = Candidates([], [], np.zeros(0), np.zeros(0, dtype=np.uint64))
 
 
+class Winners(Protocol):
+    """What a search's ``choose`` returns: the ids whose rows are wanted, best first."""
+
+    @property
+    def ids(self) -> Sequence[str]: ...
+
+
+W = TypeVar("W", bound=Winners)
+Top = Callable[[int], Coroutine[Any, Any, Candidates]]  # a ranker's best ``limit`` candidates
+
+
+class Searched(NamedTuple, Generic[W]):
+    """A search's outcome: both rankers' visible candidates, what ``choose`` made of them, and
+    the complete rows of its ids (in its order; a chunk deleted meanwhile is left out)."""
+
+    fts: Candidates
+    vector: Candidates
+    chosen: W
+    chunks: list[Chunk]
+
+
 class ChunkReader:
     """Queries of one chunks table for retrieval: candidates from both rankers, then full rows.
 
@@ -95,6 +116,50 @@ class ChunkReader:
         self._loop = LOOP
         self._opts = opts
 
+    def search(
+        self,
+        *,
+        text: str | None,
+        fts_column: str | None,
+        vector: Callable[[], np.ndarray] | None,
+        k: int,
+        where: str | None,
+        choose: Callable[[Candidates, Candidates], W],
+    ) -> Searched[W]:
+        """Both rankers' ``k`` candidates (as ``candidates``), ``choose(fts, vector)`` (fusion,
+        run in this thread), then the chosen ids' rows, with the fewest waits in a row.
+
+        The candidates' visibility and the chosen rows are read at the same time: both queries
+        are sent once the rankers have answered. When every candidate's document is committed
+        (always, but in the moments a crash's leftovers or a deletion in progress exist), that
+        is the answer; otherwise the rows are dropped, the candidates checked as ``candidates``
+        checks them, ``choose`` run again on those and their rows read: the same result as
+        checking first, one lookup less on the way of every other query.
+        """
+        fts_top, vec_top, fts, vec = self._rankers(text, fts_column, vector, k, where)
+        docs = set(fts.doc_ids) | set(vec.doc_ids)
+        shown_job = self._start(self._shown(docs))
+        try:
+            chosen = choose(fts, vec)
+            rows_job = self._start(self._take(_row_ids(chosen.ids, fts, vec)))
+        except BaseException:
+            shown_job.cancel()
+            raise
+        try:
+            shown = shown_job.result()
+        except BaseException:
+            rows_job.cancel()
+            raise
+        if docs <= shown:
+            return Searched(fts, vec, chosen, self._in_order(rows_job.result(), chosen.ids))
+        rows_job.cancel()
+        log.debug("%d candidate documents not committed; searching again without them",
+                  len(docs - shown))  # fmt: skip
+        fts, vec = self._run(self._checked(fts_top, vec_top, k, fts, vec, shown))
+        chosen = choose(fts, vec)
+        chunks = self.take(_row_ids(chosen.ids, fts, vec), chosen.ids)
+        return Searched(fts, vec, chosen, chunks)
+
     def candidates(
         self,
         *,
@@ -107,18 +172,11 @@ class ChunkReader:
         """The full-text and vector candidates (``k`` each) under ``where``, the two queries
         running at once. The full-text query is sent first; then ``vector()`` (the question's
         embedding) is computed in this thread while it runs, and the vector query is sent.
-        A ranker left out (``text`` or ``fts_column`` None, ``vector`` None) gives none."""
-        fts_job: Future[Candidates] | None = None
-        if text and fts_column:
-            fts_job = self._start(self._fts(text, fts_column, k, where))
-        try:
-            vec = self._run(self._vector(vector(), k, where)) if vector is not None else None
-        except BaseException:
-            if fts_job is not None:
-                fts_job.cancel()
-            raise
-        fts = fts_job.result() if fts_job is not None else None
-        return fts or NO_CANDIDATES, vec or NO_CANDIDATES
+        A ranker left out (``text`` or ``fts_column`` None, ``vector`` None) gives none.
+        Only candidates of committed documents count: when others took places, the ranker is
+        asked for more (up to ``WIDEN`` × ``k``)."""
+        fts_top, vec_top, fts, vec = self._rankers(text, fts_column, vector, k, where)
+        return self._run(self._checked(fts_top, vec_top, k, fts, vec, None))
 
     def take(self, row_ids: Sequence[int], chunk_ids: Sequence[str]) -> list[Chunk]:
         """The chunks ``chunk_ids`` (in that order), read by their ``row_ids`` in one read.
@@ -129,7 +187,9 @@ class ChunkReader:
         """
         if not chunk_ids:
             return []
-        rows = self._run(self._take(list(row_ids)))
+        return self._in_order(self._run(self._take(list(row_ids))), chunk_ids)
+
+    def _in_order(self, rows: list[dict[str, Any]], chunk_ids: Sequence[str]) -> list[Chunk]:
         by_id = {r["chunk_id"]: r for r in rows}
         missing = [c for c in chunk_ids if c not in by_id]
         if missing:
@@ -138,9 +198,31 @@ class ChunkReader:
             by_id |= {r["chunk_id"]: r for r in self._run(self._by_id(missing))}
         return [chunk_from_row(by_id[c]) for c in chunk_ids if c in by_id]
 
+    def _rankers(
+        self,
+        text: str | None,
+        fts_column: str | None,
+        vector: Callable[[], np.ndarray] | None,
+        k: int,
+        where: str | None,
+    ) -> tuple[Top | None, Top | None, Candidates, Candidates]:
+        """Both rankers' best ``k``, unchecked, queried at once (the full-text query first, the
+        question embedded while it runs), with the rankers themselves for asking again."""
+        fts_top = self._fts(text, fts_column, where) if text and fts_column else None
+        fts_job = self._start(fts_top(k)) if fts_top is not None else None
+        try:
+            vec_top = self._vector(vector(), where) if vector is not None else None
+            vec = self._run(vec_top(k)) if vec_top is not None else NO_CANDIDATES
+        except BaseException:
+            if fts_job is not None:
+                fts_job.cancel()
+            raise
+        fts = fts_job.result() if fts_job is not None else NO_CANDIDATES
+        return fts_top, vec_top, fts, vec
+
     # --- the queries, on LanceDB's event loop ---
 
-    async def _fts(self, text: str, column: str, k: int, where: str | None) -> Candidates:
+    def _fts(self, text: str, column: str, where: str | None) -> Top:
         async def top(limit: int) -> Candidates:
             q = self._table.query().nearest_to_text(text, columns=column)
             if where:
@@ -148,38 +230,57 @@ class ChunkReader:
             q = q.select(["chunk_id", "doc_id", "_score"]).with_row_id().limit(limit)
             return Candidates.from_arrow(await q.to_arrow(), "_score")
 
-        return await self._visible(top, k)
+        return top
 
-    async def _vector(self, vector: np.ndarray, k: int, where: str | None) -> Candidates:
+    def _vector(self, vector: np.ndarray, where: str | None) -> Top:
         opts = self._opts
         query = np.asarray(vector, dtype=np.float32)
 
         async def top(limit: int) -> Candidates:
             q = self._table.query().nearest_to(query).column("vector").distance_type("cosine")
             q = q.minimum_nprobes(opts.vector_nprobes).maximum_nprobes(0)
-            q = q.refine_factor(opts.vector_refine_factor)
+            q = q.refine_factor(refine_factor(opts.vector_refine_rows, limit))
             if where:
                 q = q.where(where)  # a prefilter: the filter applies before the nearest are chosen
             q = q.select(["chunk_id", "doc_id", "_distance"]).with_row_id().limit(limit)
             return Candidates.from_arrow(await q.to_arrow(), "_distance")
 
-        return await self._visible(top, k)
+        return top
+
+    async def _checked(
+        self,
+        fts_top: Top | None,
+        vec_top: Top | None,
+        k: int,
+        fts: Candidates,
+        vec: Candidates,
+        shown: set[str] | None,
+    ) -> tuple[Candidates, Candidates]:
+        """Both rankers' candidates with those of uncommitted documents left out."""
+
+        async def one(top: Top | None, found: Candidates) -> Candidates:
+            return NO_CANDIDATES if top is None else await self._visible(top, k, found, shown)
+
+        checked = await asyncio.gather(one(fts_top, fts), one(vec_top, vec))
+        return checked[0], checked[1]
 
     async def _visible(
-        self, top: Callable[[int], Coroutine[Any, Any, Candidates]], k: int
+        self, top: Top, k: int, found: Candidates, shown: set[str] | None
     ) -> Candidates:
-        """The best ``k`` of ``top`` whose document is committed; asks for more when leftovers
-        of a crash took places, up to ``WIDEN`` times ``k``."""
+        """The best ``k`` of ``top`` whose document is committed, from ``found`` (its best
+        ``k``) and ``shown`` (which of their documents are, when known); asks for more when
+        leftovers of a crash took places, up to ``WIDEN`` times ``k``."""
         limit = k
         while True:
-            found = await top(limit)
-            shown = await self._shown(found.doc_ids)
+            if shown is None:
+                shown = await self._shown(found.doc_ids)
             keep = [i for i, doc in enumerate(found.doc_ids) if doc in shown]
             if len(keep) >= k or len(found.chunk_ids) < limit or limit >= WIDEN * k:
                 return found.subset(keep[:k])
             limit *= 4
+            found, shown = await top(limit), None
 
-    async def _shown(self, doc_ids: Sequence[str]) -> set[str]:
+    async def _shown(self, doc_ids: Iterable[str]) -> set[str]:
         shown: set[str] = set()
         for where in visibility.visible_where(doc_ids):
             rows = await self._documents.query().where(where).select(["doc_id"]).to_arrow()
@@ -187,6 +288,8 @@ class ChunkReader:
         return shown
 
     async def _take(self, row_ids: list[int]) -> list[dict[str, Any]]:
+        if not row_ids:
+            return []
         table = await self._table.take_row_ids(row_ids).select(CHUNK_COLUMNS).to_arrow()
         return table.to_pylist()
 
@@ -200,6 +303,25 @@ class ChunkReader:
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._start(coro).result()
+
+
+def refine_factor(refine_rows: int, limit: int) -> int:
+    """Lance's ``refine_factor`` (a multiple of the limit) that re-ranks about ``refine_rows``
+    index candidates on their full vectors whatever the limit, at least the limit itself (so
+    the distances returned are exact).
+
+    >>> refine_factor(500, 10), refine_factor(500, 50), refine_factor(500, 800)
+    (50, 10, 1)
+    """
+    return max(1, -(-refine_rows // max(1, limit)))
+
+
+def _row_ids(ids: Sequence[str], *rankings: Candidates) -> list[int]:
+    """The row ids of ``ids``, found among the rankings' candidates."""
+    row_of: dict[str, int] = {}
+    for found in rankings:
+        row_of |= dict(zip(found.chunk_ids, found.row_ids.tolist(), strict=True))
+    return [row_of[i] for i in ids]
 
 
 def _async(table: Any) -> Any:

@@ -39,7 +39,14 @@ from pipeline.models import (
 )
 from pipeline.spans import spans_json
 from pipeline.store import upkeep, visibility
-from pipeline.store.query import CHUNK_COLUMNS, Candidates, ChunkReader, chunk_from_row
+from pipeline.store.query import (
+    CHUNK_COLUMNS,
+    Candidates,
+    ChunkReader,
+    Searched,
+    W,
+    chunk_from_row,
+)
 from pipeline.store.schema import (
     CHUNKS,
     DOCUMENTS,
@@ -291,8 +298,9 @@ class LanceChunkStore:
         - chunks: one full-text index per language, always;
         - both tables: BTREE on date and ids, BITMAP on collection and language
           (``scalar_indexes``), so filtered searches and lookups skip the scan;
-        - chunks: an IVF_PQ cosine index once ``vector_index_min_rows`` rows are reached,
-          retrained after the table grows ``vector_retrain_growth`` times;
+        - chunks: an IVF cosine index (``vector_index_kind``) once ``vector_index_min_rows``
+          rows are reached, retrained after the table grows ``vector_retrain_growth`` times
+          or when the kind configured changed;
         - either table: ``optimize`` (compaction + folding new rows into every index) once an
           index misses more than ``reindex_after_rows`` rows. Searches see unindexed rows anyway.
         """
@@ -344,6 +352,24 @@ class LanceChunkStore:
             where=filter_sql(filters),
         )  # fmt: skip
 
+    def search(
+        self,
+        *,
+        text: str | None,
+        language: str,
+        vector: Callable[[], np.ndarray] | None,
+        k: int,
+        choose: Callable[[Candidates, Candidates], W],
+        filters: SearchFilters | None = None,
+    ) -> Searched[W]:
+        """What retrieval runs: both rankers' candidates (as ``candidates``), ``choose`` (the
+        fusion) over them, and the complete rows of the chunks it chose, with the fewest waits
+        in a row (``ChunkReader.search``)."""
+        return self.reader.search(
+            text=text, fts_column=self.fts_column_for(language), vector=vector, k=k,
+            where=filter_sql(filters), choose=choose,
+        )  # fmt: skip
+
     def take(self, row_ids: Sequence[int], chunk_ids: Sequence[str]) -> list[Chunk]:
         """The chunks of some candidates, complete, in the order of ``chunk_ids``."""
         return self.reader.take(row_ids, chunk_ids)
@@ -369,9 +395,9 @@ class LanceChunkStore:
         """Nearest chunks by cosine distance.
 
         With a vector index, ``vector_nprobes`` partitions are searched, more when a filter
-        leaves too few rows in them, and the best candidates are re-ranked on their full vectors
-        (``vector_refine_factor``) to win back what the index's compressed codes lose; without
-        an index the scan is exact and these settings do nothing.
+        leaves too few rows in them, and the best ``vector_refine_rows`` candidates are
+        re-ranked on their full vectors to win back what the index's compressed codes lose;
+        without an index the scan is exact and these settings do nothing.
         """
         _, found = self.candidates(text=None, language="", vector=lambda: vector, k=k,
                                    filters=filters)  # fmt: skip

@@ -81,10 +81,11 @@ def _index_types(table: object) -> dict[str, str]:
     return {ix.columns[0]: str(ix.index_type) for ix in table.list_indices()}  # type: ignore[attr-defined]
 
 
-def test_below_threshold_no_vector_index_above_it_ivf_pq(
-    tmp_path: Path, vectors: np.ndarray
+@pytest.mark.parametrize("kind", ["ivf_rq", "ivf_pq"])
+def test_below_threshold_no_vector_index_above_it_ivf(
+    tmp_path: Path, vectors: np.ndarray, kind: str
 ) -> None:
-    store = LanceChunkStore(_opts(tmp_path), embedder="toy", dim=DIM)
+    store = LanceChunkStore(_opts(tmp_path, vector_index_kind=kind), embedder="toy", dim=DIM)
     _fill(store, vectors[:900])  # 900 rows: under the 1000-row threshold
     store.ensure_indexes()
     chunks = _index_types(store.chunks)
@@ -96,9 +97,10 @@ def test_below_threshold_no_vector_index_above_it_ivf_pq(
 
     _fill(store, vectors[900:], 90)  # 1200 rows
     done = store.ensure_indexes()
-    assert any(step.startswith("IVF_PQ chunks.vector built") for step in done)
+    name = kind.upper()
+    assert any(step.startswith(f"{name} chunks.vector built: 4 partitions") for step in done)
     stats = store.chunks.index_stats("vector_idx")
-    assert stats is not None and stats.index_type == "IVF_PQ" and stats.distance_type == "cosine"
+    assert stats is not None and stats.index_type == name and stats.distance_type == "cosine"
     meta = store.chunks.schema.field("vector").metadata
     assert meta[META_VECTOR_ROWS.encode()] == b"1200"
     assert store.ensure_indexes() == []  # nothing left to do
@@ -170,6 +172,22 @@ def test_vector_index_is_retrained_after_the_table_doubles(
     assert any("retrained" in step and "1900 rows" in step for step in done)
     meta = store.chunks.schema.field("vector").metadata
     assert meta[META_VECTOR_ROWS.encode()] == b"1900"
+
+
+def test_a_vector_index_of_another_kind_is_rebuilt(tmp_path: Path, vectors: np.ndarray) -> None:
+    """An index built before ``vector_index_kind`` changed (IVF_PQ, the default before) is
+    rebuilt as the configured kind by the next ``ensure_indexes``, and only once."""
+    old = LanceChunkStore(_opts(tmp_path, vector_index_kind="ivf_pq"), embedder="toy", dim=DIM)
+    _fill(old, vectors)
+    old.ensure_indexes()
+    store = LanceChunkStore(_opts(tmp_path), embedder="toy", dim=DIM)
+    assert store.opts.vector_index_kind == "ivf_rq"  # the default
+    done = store.ensure_indexes()
+    assert any(step.startswith("IVF_RQ chunks.vector rebuilt") for step in done)
+    stats = store.chunks.index_stats("vector_idx")
+    assert stats is not None and stats.index_type == "IVF_RQ"
+    assert store.ensure_indexes() == []
+    assert store.search_vector(vectors[7], k=1)[0][0].chunk_id == Chunk.make_id(_doc_id(0), 7)
 
 
 def test_maintain_removes_old_versions_and_keeps_rows(tmp_path: Path, vectors: np.ndarray) -> None:
