@@ -70,7 +70,7 @@ def _top(
     if flat:
         q = q.bypass_vector_index()
     if nprobes:
-        q = q.minimum_nprobes(nprobes).maximum_nprobes(0)
+        q = q.maximum_nprobes(0).minimum_nprobes(nprobes)
     if refine_rows:
         q = q.refine_factor(refine_factor(refine_rows, depth))
     if where:

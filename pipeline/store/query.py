@@ -238,7 +238,8 @@ class ChunkReader:
 
         async def top(limit: int) -> Candidates:
             q = self._table.query().nearest_to(query).column("vector").distance_type("cosine")
-            q = q.minimum_nprobes(opts.vector_nprobes).maximum_nprobes(0)
+            # no upper bound first: LanceDB refuses a minimum above its default maximum (20)
+            q = q.maximum_nprobes(0).minimum_nprobes(opts.vector_nprobes)
             q = q.refine_factor(refine_factor(opts.vector_refine_rows, limit))
             if where:
                 q = q.where(where)  # a prefilter: the filter applies before the nearest are chosen

@@ -4,13 +4,25 @@ compaction moved them or a deletion removed them in between."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from pipeline.models import Box, Chunk, DocumentRecord, PageRegion, StoreOptions, TextSpan
-from pipeline.store import LanceChunkStore
+import pipeline.retrieve.search as search_module
+from pipeline.models import (
+    Box,
+    Chunk,
+    DocumentRecord,
+    PageRegion,
+    RetrieveOptions,
+    StoreOptions,
+    TextSpan,
+)
+from pipeline.retrieve.fusion import Fusion
+from pipeline.store import Candidates, LanceChunkStore, Searched
 
 DIM = 8
 WORDS = ["grève", "dockers", "canicule", "récolte", "tempête", "élection", "marée", "incendie"]
@@ -110,3 +122,100 @@ def test_rows_moved_by_a_compaction_or_deleted_are_handled(store: LanceChunkStor
     assert [c.chunk_id for c in chunks] == kept
     # each row read is the chunk asked for, not whatever now sits at its old row id
     assert all(c.text.endswith(f"{int(c.doc_id[:32], 16)}-{c.ordinal}") for c in chunks)
+
+
+def _fuse(fts: Candidates, vec: Candidates) -> Fusion:
+    return search_module._fuse(fts, vec, RetrieveOptions(), 5)
+
+
+def _checked_first(store: LanceChunkStore, text: str, vector: np.ndarray) -> Searched[Fusion]:
+    """The read path as it was: candidates checked for visibility, fused, then rows read."""
+    fts, vec = store.candidates(text=text, language="French", vector=lambda: vector, k=6)
+    fused = _fuse(fts, vec)
+    rows = dict(zip(fts.chunk_ids + vec.chunk_ids, [*fts.row_ids, *vec.row_ids], strict=True))
+    return Searched(fts, vec, fused, store.take([int(rows[i]) for i in fused.ids], fused.ids))
+
+
+def _same(a: Searched[Fusion], b: Searched[Fusion]) -> None:
+    assert a.fts.chunk_ids == b.fts.chunk_ids and a.vector.chunk_ids == b.vector.chunk_ids
+    assert a.chosen.ids == b.chosen.ids and a.chosen.ranks == b.chosen.ranks
+    assert a.chosen.scores == pytest.approx(b.chosen.scores)
+    assert a.chunks == b.chunks and len(a.chunks) == 5
+
+
+QUERIES = [("grève dockers", 5), ("canicule récolte", 12), ("tempête marée incendie", 30)]
+
+
+@pytest.mark.parametrize(("text", "near"), QUERIES)
+def test_search_gives_what_checking_first_gives(
+    store: LanceChunkStore, text: str, near: int
+) -> None:
+    found = store.search(text=text, language="French", vector=lambda: _vec(near), k=6,
+                         choose=_fuse)  # fmt: skip
+    _same(found, _checked_first(store, text, _vec(near)))
+
+
+def test_uncommitted_candidates_are_searched_again_without_them(
+    store: LanceChunkStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chunks whose document row never came (a crash between the two commits) are among the
+    best candidates of both rankers: the search drops its speculative rows, checks, and gives
+    what checking first gives, without them."""
+    real = LanceChunkStore._commit
+
+    def no_row(self: LanceChunkStore, what: str, op: Any, table: Any = None) -> Any:
+        if what == "write documents":
+            raise RuntimeError("killed before the row's commit")
+        return real(self, what, op, table)
+
+    ghost = _doc_id(99)
+    near = _vec(5) + 0.3 * _vec(6)
+    near /= np.linalg.norm(near)  # the ghost's own vector: nearer than any other chunk
+    monkeypatch.setattr(LanceChunkStore, "_commit", no_row)
+    with pytest.raises(RuntimeError):
+        store.write_document(
+            DocumentRecord(doc_id=ghost, uri="/d/ghost.pdf", chunks=1),
+            [Chunk(chunk_id=Chunk.make_id(ghost, 0), doc_id=ghost, ordinal=0,
+                   text="grève dockers grève dockers", language="fr")],
+            np.stack([near]),
+        )  # fmt: skip
+    monkeypatch.setattr(LanceChunkStore, "_commit", real)
+    store.ensure_indexes()
+    raw = store.chunks.search(near).distance_type("cosine").limit(1).to_list()
+    assert raw[0]["doc_id"] == ghost  # the nearest chunk of all, were it shown
+    with caplog.at_level(logging.DEBUG, logger="pipeline.store.query"):
+        found = store.search(text="grève dockers", language="French", vector=lambda: near,
+                             k=6, choose=_fuse)  # fmt: skip
+    assert "not committed" in caplog.text
+    _same(found, _checked_first(store, "grève dockers", near))
+    shown = {c.doc_id for c in found.chunks} | set(found.fts.doc_ids) | set(found.vector.doc_ids)
+    assert ghost not in shown and len(found.vector.chunk_ids) == 6
+
+
+def test_vector_settings_reach_the_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``vector_nprobes`` and ``vector_refine_rows`` from the settings (here the environment)
+    reach LanceDB's query: the refine factor re-ranks about refine_rows rows whatever the
+    depth asked."""
+    from lancedb.query import AsyncVectorQuery
+
+    from pipeline.settings import Settings
+
+    monkeypatch.setenv("ARCHIVIST_DB", str(tmp_path / "idx"))
+    monkeypatch.setenv("ARCHIVIST_VECTOR_NPROBES", "40")  # above LanceDB's default maximum
+    monkeypatch.setenv("ARCHIVIST_VECTOR_REFINE_ROWS", "300")
+    monkeypatch.setenv("ARCHIVIST_STORE__VECTOR_INDEX_KIND", "ivf_pq")
+    opts = Settings().options()
+    assert (opts.store.vector_index_kind, opts.store.vector_nprobes) == ("ivf_pq", 40)
+    store = LanceChunkStore(opts.store, embedder="toy", dim=DIM)
+    seen: dict[str, list[int]] = {"refine_factor": [], "minimum_nprobes": []}
+    for name in seen:
+        method = getattr(AsyncVectorQuery, name)
+
+        def spy(self: Any, value: int, _m: Any = method, _n: str = name) -> Any:
+            seen[_n].append(value)
+            return _m(self, value)
+
+        monkeypatch.setattr(AsyncVectorQuery, name, spy)
+    store.search_vector(_vec(1), k=10)
+    store.candidates(text=None, language="", vector=lambda: _vec(1), k=50)
+    assert seen == {"refine_factor": [30, 6], "minimum_nprobes": [40, 40]}
