@@ -292,6 +292,7 @@ def main() -> None:
     p.add_argument("--refine-rows", type=int, help="StoreOptions.vector_refine_rows")
     p.add_argument("--recall-only", action="store_true",
                    help="with --reuse: redo recall (and the sweep) into a result")  # fmt: skip
+    p.add_argument("--skip-recall", action="store_true", help="latency only (a quiet moment)")
     p.add_argument("--load-only", action="store_true", help="write the rows, then stop")
     p.add_argument("--index-only", action="store_true", help="build the indexes, then stop")
     p.add_argument("--tag", default="", help="suffix of the result file (scale-N-TAG.json)")
@@ -362,9 +363,10 @@ def main() -> None:
     for r in result["hybrid_over_fts"]:
         print(f"  hybrid / full-text p50: {r}", flush=True)
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False))  # kept should recall fail
-    print("recall", flush=True)
     result["vector_index"] = has_vector_index(store)
-    result["recall"] = measure_recall(args, store, vectors)
+    if not args.skip_recall:
+        print("recall", flush=True)
+        result["recall"] = measure_recall(args, store, vectors)
     result["max_rss_mb"] = rss_mb()
     result["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False))

@@ -10,7 +10,8 @@ without a date filter.
   (``RetrieveOptions.candidates``), on LanceDB's async table like the store: recall@10 of the
   first 10, recall@depth, p50 ms. ``refine_rows`` is ``StoreOptions.vector_refine_rows``: the
   candidates re-ranked on full vectors whatever the depth, so the first 10 of a search
-  ``depth`` deep are those of a search 10 deep;
+  ``depth`` deep are those of a search 10 deep (``refine_rows`` 1: only the ``depth`` rows
+  asked for are re-ranked, what the codes alone find);
 - ``chosen``: the cheapest layout and setting (p50 summed over both filter cases) whose
   recall@10 reaches ``--recall-target`` with and without the filter.
 """
@@ -26,12 +27,12 @@ import numpy as np
 
 from pipeline.models import SearchFilters, StoreOptions
 from pipeline.store import LanceChunkStore
-from pipeline.store.query import refine_factor
+from pipeline.store.query import nearest
 from pipeline.store.schema import filter_sql
 from pipeline.store.upkeep import vector_index_config
 
-NPROBES = (10, 20, 40)
-REFINE_ROWS: tuple[int | None, ...] = (None, 100, 200, 500, 1000)
+NPROBES = (5, 10, 20, 40)
+REFINE_ROWS = (1, 100, 200, 500, 1000)  # 1: only the rows asked for (``depth``) are re-ranked
 # Index layouts tried at build time: StoreOptions fields that change the index.
 LAYOUTS: dict[str, dict[str, Any]] = {
     "ivf_pq 8192/partition, dim/16 sub-vectors": {"vector_index_kind": "ivf_pq"},
@@ -60,23 +61,26 @@ def _run(coro: Any) -> Any:
     return LOOP.run(coro)
 
 
-def _top(
-    store: LanceChunkStore, vector: np.ndarray, depth: int, where: str | None,
-    *, nprobes: int | None = None, refine_rows: int | None = None, flat: bool = False,
-) -> list[str]:  # fmt: skip
-    """Ids of the ``depth`` nearest, as the store queries them (async table, ids only)."""
+def _flat(store: LanceChunkStore, vector: np.ndarray, depth: int, where: str | None) -> list[str]:
+    """Ids of the exact ``depth`` nearest (a scan of every row under ``where``)."""
     q = store.chunks._table.query().nearest_to(np.asarray(vector, dtype=np.float32))
-    q = q.column("vector").distance_type("cosine")
-    if flat:
-        q = q.bypass_vector_index()
-    if nprobes:
-        q = q.maximum_nprobes(0).minimum_nprobes(nprobes)
-    if refine_rows:
-        q = q.refine_factor(refine_factor(refine_rows, depth))
+    q = q.column("vector").distance_type("cosine").bypass_vector_index()
     if where:
         q = q.where(where)
     table = _run(q.select(["chunk_id", "_distance"]).limit(depth).to_arrow())
     return table.column("chunk_id").to_pylist()  # type: ignore[no-any-return]
+
+
+def _top(
+    store: LanceChunkStore, vector: np.ndarray, depth: int, where: str | None,
+    *, nprobes: int, refine_rows: int,
+) -> list[str]:  # fmt: skip
+    """Ids of the ``depth`` nearest, by the store's own vector query with these settings."""
+    opts = store.opts.model_copy(update={"vector_nprobes": nprobes,
+                                         "vector_refine_rows": refine_rows})  # fmt: skip
+    found = _run(nearest(store.chunks._table, vector, opts, limit=depth, where=where,
+                         columns=["chunk_id", "_distance"]))  # fmt: skip
+    return found.column("chunk_id").to_pylist()  # type: ignore[no-any-return]
 
 
 class Exact:
@@ -91,7 +95,7 @@ class Exact:
             ms, ids = [], []
             for vector, where in zip(vectors, wheres, strict=True):
                 t = time.perf_counter()
-                ids.append(_top(store, vector, depth, where, flat=True))
+                ids.append(_flat(store, vector, depth, where))
                 ms.append((time.perf_counter() - t) * 1000)
             self.ids[filtered] = ids
             self.flat_ms[filtered] = round(float(np.median(ms)), 1)
@@ -175,7 +179,7 @@ def rebuild(store: LanceChunkStore, changes: dict[str, Any]) -> dict[str, Any]:
 def choose(rows: list[dict[str, Any]], *, k: int, target: float) -> dict[str, Any] | None:
     """The cheapest (layout, nprobes, refine) reaching ``target`` recall@k with and without
     the filter; p50 summed over both."""
-    cases: dict[tuple[str, int, int | None], list[dict[str, Any]]] = {}
+    cases: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
     for row in rows:
         cases.setdefault((row["layout"], row["nprobes"], row["refine_rows"]), []).append(row)
     good = [(sum(r["p50_ms"] for r in rs), key, rs) for key, rs in cases.items()

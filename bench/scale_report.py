@@ -121,7 +121,8 @@ def sweep_table(r: dict[str, Any], rec: dict[str, Any]) -> str:
             f"| {row['layout']} | {built.get('partitions', '–')} | {built.get('build_s', '–')} "
             f"| {f'{size / 1e6:.1f}' if size else '–'} "
             f"| {'3 years' if row['date_filter'] else 'none'} | {row['nprobes']} "
-            f"| {row['refine_rows'] or 'none'} | {row[f'recall@{k}']} | {row[f'recall@{depth}']} "
+            f"| {row['refine_rows'] if row['refine_rows'] > 1 else 'depth only'} "
+            f"| {row[f'recall@{k}']} | {row[f'recall@{depth}']} "
             f"| {row['p50_ms']} |"
         )
     chosen = rec.get("chosen")
@@ -278,7 +279,8 @@ def main() -> None:
         "### Query latency\n\n" + latency_table(results),
         "### Hybrid / full-text p50, same run\n\n" + ratio_table(results),
         "### Vector index recall against exact search (top 10)\n\n" + recall_table(results),
-        "### 10M projection\n\n" + projection_table(project(results)),
+        "### 10M projection\n\n"
+        + projection_table(project([r for r in results if not r.get("tag")])),
     ])  # fmt: skip
     print(md)
     args.md.write_text(md + "\n")

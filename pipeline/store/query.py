@@ -233,18 +233,10 @@ class ChunkReader:
         return top
 
     def _vector(self, vector: np.ndarray, where: str | None) -> Top:
-        opts = self._opts
-        query = np.asarray(vector, dtype=np.float32)
-
         async def top(limit: int) -> Candidates:
-            q = self._table.query().nearest_to(query).column("vector").distance_type("cosine")
-            # no upper bound first: LanceDB refuses a minimum above its default maximum (20)
-            q = q.maximum_nprobes(0).minimum_nprobes(opts.vector_nprobes)
-            q = q.refine_factor(refine_factor(opts.vector_refine_rows, limit))
-            if where:
-                q = q.where(where)  # a prefilter: the filter applies before the nearest are chosen
-            q = q.select(["chunk_id", "doc_id", "_distance"]).with_row_id().limit(limit)
-            return Candidates.from_arrow(await q.to_arrow(), "_distance")
+            found = await nearest(self._table, vector, self._opts, limit=limit, where=where,
+                                  columns=["chunk_id", "doc_id", "_distance"])  # fmt: skip
+            return Candidates.from_arrow(found, "_distance")
 
         return top
 
@@ -304,6 +296,42 @@ class ChunkReader:
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self._start(coro).result()
+
+
+async def nearest(
+    table: Any,
+    vector: np.ndarray,
+    opts: StoreOptions,
+    *,
+    limit: int,
+    where: str | None,
+    columns: list[str],
+) -> pa.Table:
+    """The ``limit`` nearest rows to ``vector`` under ``where`` (a prefilter) in the async
+    ``table``: ``columns`` and the row id, nearest first; the vector query of every search, and
+    of the scale bench's sweep.
+
+    With an IVF index, exactly ``vector_nprobes`` partitions are searched: LanceDB, left free
+    to search more (``maximum_nprobes(0)``), searched more on every query, filter or not (at 1M
+    chunks: 24 ms instead of 13 unfiltered, 91 instead of 33 with a 3-year filter, for a
+    recall@10 of 0.953 instead of 0.947). Only when a filter leaves fewer than ``limit`` rows in
+    those partitions is the query run again without that bound. The best
+    ``vector_refine_rows`` are re-ranked on their full vectors (``refine_factor``).
+    """
+    query = np.asarray(vector, dtype=np.float32)
+
+    async def run(bounded: bool) -> pa.Table:
+        q = table.query().nearest_to(query).column("vector").distance_type("cosine")
+        q = q.nprobes(opts.vector_nprobes) if bounded else q.maximum_nprobes(0)
+        q = q.refine_factor(refine_factor(opts.vector_refine_rows, limit))
+        if where:
+            q = q.where(where)  # a prefilter: the filter applies before the nearest are chosen
+        return await q.select(columns).with_row_id().limit(limit).to_arrow()
+
+    found = await run(bounded=True)
+    if where and found.num_rows < limit:  # a selective filter: look beyond those partitions
+        found = await run(bounded=False)
+    return found
 
 
 def refine_factor(refine_rows: int, limit: int) -> int:

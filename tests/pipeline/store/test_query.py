@@ -207,7 +207,7 @@ def test_vector_settings_reach_the_query(tmp_path: Path, monkeypatch: pytest.Mon
     opts = Settings().options()
     assert (opts.store.vector_index_kind, opts.store.vector_nprobes) == ("ivf_pq", 40)
     store = LanceChunkStore(opts.store, embedder="toy", dim=DIM)
-    seen: dict[str, list[int]] = {"refine_factor": [], "minimum_nprobes": []}
+    seen: dict[str, list[int]] = {"refine_factor": [], "nprobes": []}
     for name in seen:
         method = getattr(AsyncVectorQuery, name)
 
@@ -218,4 +218,4 @@ def test_vector_settings_reach_the_query(tmp_path: Path, monkeypatch: pytest.Mon
         monkeypatch.setattr(AsyncVectorQuery, name, spy)
     store.search_vector(_vec(1), k=10)
     store.candidates(text=None, language="", vector=lambda: _vec(1), k=50)
-    assert seen == {"refine_factor": [30, 6], "minimum_nprobes": [40, 40]}
+    assert seen == {"refine_factor": [30, 6], "nprobes": [40, 40]}

@@ -137,6 +137,31 @@ def test_filtered_vector_search_with_index_matches_exact_search(
     assert hits and all(dt.date(1990, 1, 1) <= c.date <= dt.date(1994, 12, 31) for c, _ in hits)  # type: ignore[operator]
 
 
+def test_partitions_searched_are_bounded_unless_a_filter_leaves_too_few(
+    tmp_path: Path, vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exactly ``vector_nprobes`` partitions, whatever the depth; a filter that leaves fewer
+    matches than asked in them has the search run again over every partition."""
+    from lancedb.query import AsyncVectorQuery
+
+    store = LanceChunkStore(_opts(tmp_path, vector_nprobes=1), embedder="toy", dim=DIM)
+    _fill(store, vectors)
+    store.ensure_indexes()
+    unbounded: list[int] = []
+    real = AsyncVectorQuery.maximum_nprobes
+
+    def spy(self: AsyncVectorQuery, n: int) -> AsyncVectorQuery:
+        unbounded.append(n)
+        return real(self, n)
+
+    monkeypatch.setattr(AsyncVectorQuery, "maximum_nprobes", spy)
+    assert len(store.search_vector(vectors[3], k=40)) == 40 and unbounded == []
+    rare = SearchFilters(collection="rare")  # 60 of the 1,200 rows, over all 4 partitions
+    hits = store.search_vector(vectors[3], k=40, filters=rare)
+    assert unbounded == [0]  # one partition held fewer than 40 rare rows: searched again
+    assert len(hits) == 40 and all(chunk.collection == "rare" for chunk, _ in hits)
+
+
 def test_rows_appended_after_indexing_are_found_then_folded_in(
     tmp_path: Path, vectors: np.ndarray
 ) -> None:
