@@ -51,7 +51,9 @@ def store(tmp_path: Path) -> LanceChunkStore:
                 chunk_id=Chunk.make_id(doc_id, i),
                 doc_id=doc_id,
                 ordinal=i,
-                text=f"{WORDS[n % 8]} {WORDS[(n + i) % 8]} à Port-Aurèle, numéro {n}-{i}",
+                # a length of its own: no two chunks tie in BM25, so orders are comparable
+                text=f"{WORDS[n % 8]} {WORDS[(n + i) % 8]} {'suite ' * (2 * n + i)}à Port-Aurèle, "
+                f"numéro {n}-{i}",
                 heading_path=["Chronique", f"Partie {i}"],
                 page_start=i + 1,
                 page_end=i + 1,
