@@ -1,7 +1,9 @@
 """Scale bench: build a synthetic N-chunk index in the store's own schema, index it with the
-store's ``ensure_indexes``, then time hybrid / vector / full-text retrieval through
-``pipeline.retrieve`` with and without a date filter, at several client concurrencies, and the
-vector index's recall against exact search.
+store's ``ensure_indexes`` and compact it (as ``maintain`` does), then time hybrid / vector /
+full-text retrieval through ``pipeline.retrieve`` with and without a date filter, at several
+client concurrencies (and hybrid / full-text p50 of the same run), the vector index's recall
+against exact search with the sweep that chose its defaults (``scale_recall``), and a 10M
+projection from the sizes measured (``scale_report.project``).
 
 How the data is made (and why vectors are synthetic) is in ``bench/scale_data.py``. Query vectors
 are real: the query texts are embedded once with the default embedder and served from memory, so
@@ -9,6 +11,7 @@ the latencies are those of the index; one query embedding costs ``embed_query_ms
 
     python bench/scale.py --n 100000 --db /tmp/archivist-scale/100k
     python bench/scale.py --n 1000000 --db /tmp/archivist-scale/1m --docs-per-batch 5000
+    python bench/scale.py --n 100000 --db /tmp/archivist-scale/100k --reuse --layouts all
     python bench/scale_report.py            # table + plot from bench/results/scale-*.json
 
 The database is large (≈ 4.6 GB per million chunks): keep it out of the repository (``--db``).
@@ -168,6 +171,10 @@ def index(args: argparse.Namespace, store: LanceChunkStore) -> dict[str, Any]:
         for (name, m), fn in originals.items():
             setattr(tables[name], m, fn)
     out["ensure_indexes_s"] = round(time.perf_counter() - t, 1)
+    if not args.no_compact:  # as maintain and periodic compaction leave a served index
+        t = time.perf_counter()
+        store.compact()
+        out["compact_s"] = round(time.perf_counter() - t, 1)
     out["index_steps"] = steps
     out["indices"] = [
         {"name": ix.name, "type": str(ix.index_type), "columns": list(ix.columns)}
@@ -292,6 +299,7 @@ def main() -> None:
     p.add_argument("--refine-rows", type=int, help="StoreOptions.vector_refine_rows")
     p.add_argument("--recall-only", action="store_true",
                    help="with --reuse: redo recall (and the sweep) into a result")  # fmt: skip
+    p.add_argument("--no-compact", action="store_true", help="leave the bulk load's fragments")
     p.add_argument("--skip-recall", action="store_true", help="latency only (a quiet moment)")
     p.add_argument("--load-only", action="store_true", help="write the rows, then stop")
     p.add_argument("--index-only", action="store_true", help="build the indexes, then stop")

@@ -206,23 +206,34 @@ def _tables(
     search = [f"{titles[d]}\n{t}" for d, t in zip(doc_of, texts, strict=True)]
     vec = np.vstack(cols["vec"])
     dates = pa.array((days[doc_of] - EPOCH).astype(np.int32), pa.date32())
+    # Per-chunk metadata that varies as a real document's does (pages, headings, where the
+    # text lies on its page): constant columns compress into pages that a read by row id must
+    # decode whole, which made taking 8 rows of a compacted table cost 15 ms instead of 6.
+    page = (ordinal // 3 + 1).astype(np.int32)
+    third = ordinal % 3
     data = {
         "chunk_id": [f"{ids[d][:32]}-{o:05d}" for d, o in zip(doc_of, ordinal, strict=True)],
         "doc_id": [ids[d] for d in doc_of],
         "ordinal": pa.array(ordinal.astype(np.int32)),
         "text": texts,
         "vector": pa.FixedSizeListArray.from_arrays(pa.array(vec.ravel()), vec.shape[1]),
-        "heading_path": [[] for _ in texts],
-        "page_start": pa.array(np.ones(len(texts), np.int32)),
-        "page_end": pa.array(np.ones(len(texts), np.int32)),
+        "heading_path": [
+            [titles[d], f"Section {o // 4 + 1}"] for d, o in zip(doc_of, ordinal, strict=True)
+        ],
+        "page_start": pa.array(page),
+        "page_end": pa.array(page + (third == 2)),
         "title": [titles[d] for d in doc_of],
-        "source": ["scale-bench"] * len(texts),
+        "source": [f"scale-bench/{colls[d]}" for d in doc_of],
         "date": dates,
         "language": [str(langs[d]) for d in doc_of],
         "collection": [colls[d] for d in doc_of],
-        "regions": ["[]"] * len(texts),
-        "spans": ["[]"] * len(texts),
-        "furniture": [""] * len(texts),
+        "regions": [
+            f'[{{"page": {p}, "box": {{"x0": 56.0, "y0": {72 + 230 * t}.0, "x1": 540.0, '
+            f'"y1": {290 + 230 * t}.0}}}}]'
+            for p, t in zip(page, third, strict=True)
+        ],
+        "spans": [f"[[0,{len(x)},{p}]]" for x, p in zip(texts, page, strict=True)],
+        "furniture": [f"{titles[d]} · page {p}" for d, p in zip(doc_of, page, strict=True)],
         "written_at": pa.array([now] * len(texts), pa.timestamp("us", tz="UTC")),
     }
     for name in chunk_schema.names:

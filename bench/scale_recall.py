@@ -131,7 +131,7 @@ def store_recall(
         )  # fmt: skip
         rows.append({"date_filter": filtered, "recall": _recall(got, exact.ids[filtered], k),
                      "p50_ms": p50, "flat_p50_ms": exact.flat_ms[filtered],
-                     "settings": f"{opts.vector_index_kind}, nprobes>={opts.vector_nprobes}, "
+                     "settings": f"{opts.vector_index_kind}, nprobes {opts.vector_nprobes}, "
                                  f"refine {opts.vector_refine_rows} rows"})  # fmt: skip
         print(f"  store {rows[-1]}", flush=True)
     return rows
