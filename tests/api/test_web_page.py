@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,38 @@ def _chromium() -> str | None:
         if os.access(path, os.X_OK):
             return path
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    """Playwright for this module only, where pytest-playwright keeps one for the whole session.
+
+    Its sync API runs an asyncio loop in the test thread while it is started; Prefect's sync
+    calls in later test modules would see that loop and hand back coroutines.
+    """
+    from playwright.sync_api import sync_playwright
+
+    started = sync_playwright().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright: Any, browser_name: str) -> Any:
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="module")
+def browser(browser_type: Any, browser_type_launch_args: dict[str, Any]) -> Iterator[Any]:
+    launched = browser_type.launch(**browser_type_launch_args)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context_args() -> dict[str, Any]:
+    """New tabs' options (pytest-playwright's would hold the session's Playwright)."""
+    return {}
 
 
 @pytest.fixture(scope="session")
