@@ -25,6 +25,7 @@ from pipeline.models import (
     PageRegion,
     SearchFilters,
     StageError,
+    Variant,
 )
 
 MAX_QUESTION_CHARS = 2000
@@ -70,6 +71,11 @@ class SearchRequest(_Request):
     k: int | None = Field(default=None, ge=1, le=MAX_K, description="passages to return")
     filters: FiltersIn | None = None
     mode: Literal["hybrid", "fts", "vector"] = "hybrid"
+    all_variants: bool = Field(
+        default=False,
+        description="every version of a story as its own hit; by default one hit per story, "
+        "its other versions in `variants`",
+    )
 
     _query = field_validator("query")(_not_blank)
 
@@ -109,15 +115,19 @@ class HitOut(BaseModel):
     fts_rank: int | None
     vector_rank: int | None
     text: str
+    variants: list[Variant] = Field(
+        default_factory=list, description="the other versions of this hit's story"
+    )
 
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
-        fields = set(cls.model_fields) - {"score", "fts_rank", "vector_rank"}
+        fields = set(cls.model_fields) - {"score", "fts_rank", "vector_rank", "variants"}
         return cls(
             **hit.chunk.model_dump(include=fields),
             score=hit.score,
             fts_rank=hit.fts_rank,
             vector_rank=hit.vector_rank,
+            variants=hit.variants,
         )
 
 
@@ -201,6 +211,9 @@ class DocumentOut(BaseModel):
     converter: str
     embedder: str
     ingested_at: dt.datetime | None
+    cluster_id: str | None = Field(
+        default=None, description="the story this document is a version of (shared by them all)"
+    )
 
     @classmethod
     def of(cls, record: DocumentRecord) -> DocumentOut:
@@ -208,13 +221,17 @@ class DocumentOut(BaseModel):
 
 
 class DocumentDetail(DocumentOut):
-    """A document with its full Markdown (``<!-- page N -->`` anchors mark the pages)."""
+    """A document with its full Markdown (``<!-- page N -->`` anchors mark the pages) and the
+    other versions of its story, oldest first."""
 
     markdown: str
+    variants: list[DocumentOut] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, record: DocumentRecord) -> DocumentDetail:
-        return cls(**record.model_dump())
+    def of(
+        cls, record: DocumentRecord, variants: list[DocumentRecord] | None = None
+    ) -> DocumentDetail:
+        return cls(**record.model_dump(), variants=[DocumentOut.of(v) for v in variants or []])
 
 
 class DocumentPage(BaseModel):

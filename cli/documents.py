@@ -133,6 +133,8 @@ def show(
     console.print(f"{'ingested':<12} {view['ingested_at']} ({record.converter})")
     for error in record.errors:
         console.print(f"{'error':<12} {escape(str(error))}")
+    if view["variants"]:
+        console.print(f"{'story':<12} {view['cluster_id']}")
     for variant in view["variants"]:
         console.print(f"{'variant':<12} {escape(_line(DocumentRecord(**variant)))}")
     if markdown:
@@ -141,17 +143,12 @@ def show(
 
 
 def document_view(store: LanceChunkStore, record: DocumentRecord) -> dict[str, Any]:
-    """What ``show --json`` prints: ``GET /v1/documents/{id}`` (metadata and Markdown), plus
-    ``variants``: the other versions of the same document in the index, as list items."""
-    view = {**_out(record), "markdown": record.markdown}
-    view["variants"] = [_out(v) for v in _variants(store, record)]
-    return view
+    """What ``show --json`` prints: ``GET /v1/documents/{id}``, metadata, Markdown and
+    ``variants``: the other versions of its story in the index, as list items, oldest first."""
+    from api.schemas import DocumentDetail
 
-
-def _variants(store: LanceChunkStore, record: DocumentRecord) -> list[DocumentRecord]:
-    """Other versions of ``record`` in the index. None are known while the index does not group
-    near-duplicate documents; grouping fills this list and ``show`` prints it as it is."""
-    return []
+    detail = DocumentDetail.of(record, store.variants_of(record))
+    return detail.model_dump(mode="json")
 
 
 @documents_app.command("delete")

@@ -247,6 +247,10 @@ def retrieval(
     candidates: Annotated[
         int | None, typer.Option(min=1, help="Chunks each ranker returns before fusion.")
     ] = None,
+    all_variants: Annotated[
+        bool,
+        typer.Option("--all-variants", help="Rank every version of a story, not one per story."),
+    ] = False,
     embedder: EmbedderOpt = None,
     embedder_model: EmbedderModelOpt = None,
     chunk_tokens: ChunkTokensOpt = None,
@@ -275,7 +279,8 @@ def retrieval(
     dataset = _load(corpus, queries, qrels, distractors, name)
     _check_baseline(history, "retrieval", dataset.name, baseline)
     settings = _ingest_settings(embedder, embedder_model, chunk_tokens, chunk_overlap)
-    retrieve = {"fusion": fusion, "document_weight": document_weight, "candidates": candidates}
+    retrieve = {"fusion": fusion, "document_weight": document_weight, "candidates": candidates,
+                "group_variants": False if all_variants else None}  # fmt: skip
     index = _index(dataset, cache, rebuild, as_json, settings, retrieve)
     rerank = RerankOptions(kind=rerank_kind, depth=rerank_depth)
     if rerank_model:

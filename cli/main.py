@@ -155,13 +155,22 @@ def search(
     date_to: DateOpt = None,
     language: LangOpt = None,
     collection: CollOpt = None,
+    all_variants: Annotated[
+        bool,
+        typer.Option(
+            "--all-variants",
+            help="Every version of a story as its own hit (default: one per story, the others "
+            "listed under it).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hybrid (full-text + vector) search over the index."""
+    """Hybrid (full-text + vector) search over the index: one hit per story."""
     if mode not in ("hybrid", "fts", "vector"):
         raise typer.BadParameter("mode must be hybrid, fts or vector", param_hint="--mode")
+    filters = _filters(date_from, date_to, language, collection)
     hits = open_archive(db).search(
-        query, k=k, mode=mode, filters=_filters(date_from, date_to, language, collection)
+        query, k=k, mode=mode, filters=filters, all_variants=all_variants
     )
     print_hits(hits, as_json=as_json)
 

@@ -90,6 +90,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "page_end": c.page_end,
         "score": hit.score,
         "text": c.text,
+        "variants": [v.model_dump(mode="json") for v in hit.variants],
     }
 
 
@@ -108,6 +109,11 @@ def print_hits(hits: list[Hit], *, as_json: bool) -> None:
         )
         snippet = " ".join(c.text.split())[:300]
         console.print(f"   {escape(snippet)}")
+        for v in hit.variants:
+            date = v.date.isoformat() if v.date else "-" * 10
+            name = v.title or short_source(v.uri)
+            console.print(f"   [dim]version {v.doc_id[:12]}  {date}  {v.language or '--'}  "
+                          f"{escape(name)}[/]")  # fmt: skip
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

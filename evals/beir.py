@@ -2,7 +2,9 @@
 
 BEIR is the format public retrieval benchmarks ship in:
 
-- ``corpus.jsonl``: one ``{"_id", "title", "text"}`` per line;
+- ``corpus.jsonl``: one ``{"_id", "title", "text"}`` per line, optionally with ``metadata``:
+  ``date`` and ``language`` go to the document as front matter, ``story`` names the story a
+  document is a version of (the eval then counts top-10 lists holding two versions of one story);
 - ``queries.jsonl``: one ``{"_id", "text", "metadata"}`` per line; answer evals read gold answers
   from ``metadata.answers`` (a list of strings);
 - ``qrels.tsv``: ``query-id<TAB>corpus-id<TAB>score`` with a header line; score > 0 is relevant and
@@ -35,6 +37,7 @@ class CorpusDoc:
     id: str
     title: str
     text: str
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,11 @@ class BeirDataset:
     distractors: list[Distractor] = field(default_factory=list)
     fingerprint: str = ""
 
+    @property
+    def stories(self) -> dict[str, str]:
+        """The story each corpus entry is a version of, for sets that say (``metadata.story``)."""
+        return {d.id: d.metadata["story"] for d in self.corpus.values() if "story" in d.metadata}
+
     def judged_queries(self) -> list[Query]:
         """Queries with at least one relevant document (the only ones retrieval can score)."""
         return [
@@ -91,6 +99,9 @@ def _jsonl(path: Path) -> Iterator[dict]:
         yield row
 
 
+CORPUS_METADATA = ("date", "language", "story")  # what a corpus entry's metadata may carry
+
+
 def load_corpus(path: Path) -> dict[str, CorpusDoc]:
     """``corpus.jsonl`` as {id: CorpusDoc}; a repeated id is an error, not a silent overwrite."""
     corpus: dict[str, CorpusDoc] = {}
@@ -98,7 +109,10 @@ def load_corpus(path: Path) -> dict[str, CorpusDoc]:
         doc_id = str(row["_id"])
         if doc_id in corpus:
             raise DocumentLoadError(f"{path}: corpus id {doc_id!r} appears twice")
-        corpus[doc_id] = CorpusDoc(doc_id, str(row.get("title") or ""), str(row.get("text") or ""))
+        meta = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+        kept = {k: str(v) for k, v in meta.items() if k in CORPUS_METADATA and v is not None}
+        title, text = str(row.get("title") or ""), str(row.get("text") or "")
+        corpus[doc_id] = CorpusDoc(doc_id, title, text, kept)
     return corpus
 
 

@@ -26,7 +26,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from pipeline.archive import Archive
 from pipeline.convert import CONVERTER_VERSION
 from pipeline.models import IngestResult, SourceDocument, SourceMetadata
 from pipeline.settings import StageOptions
+from pipeline.store.minhash import KEYS_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +72,19 @@ class EvalIndex:
         return int(self.archive.store.chunks.version)
 
 
-def document_bytes(title: str, text: str) -> bytes:
-    """The text file a corpus entry becomes: front matter with its title (if any), then its text.
+def document_bytes(title: str, text: str, metadata: Mapping[str, str] | None = None) -> bytes:
+    """The text file a corpus entry becomes: front matter with its title, date and language
+    (those it has), then its text.
 
     >>> document_bytes("Leasing", "Le contrat prend fin.").decode()
     '---\\ntitle: Leasing\\n---\\n\\nLe contrat prend fin.\\n'
     """
     body = text.strip() + "\n"
-    if not title.strip():
+    front_matter = {"title": title.strip()} if title.strip() else {}
+    front_matter |= {k: v for k, v in (metadata or {}).items() if k in ("date", "language")}
+    if not front_matter:
         return body.encode("utf-8")
-    front = yaml.safe_dump({"title": title.strip()}, allow_unicode=True, sort_keys=False)
+    front = yaml.safe_dump(front_matter, allow_unicode=True, sort_keys=False)
     return f"---\n{front}---\n\n{body}".encode()
 
 
@@ -89,7 +93,7 @@ def eval_sources(dataset: BeirDataset) -> Iterator[tuple[SourceDocument, str]]:
     corpus_meta = SourceMetadata(collection=CORPUS_COLLECTION, source=dataset.name)
     for entry in dataset.corpus.values():
         uri = f"beir://{dataset.name}/{entry.id}.txt"
-        data = document_bytes(entry.title, entry.text)
+        data = document_bytes(entry.title, entry.text, entry.metadata)
         yield SourceDocument(uri=uri, data=data, metadata=corpus_meta), entry.id
     extra_meta = SourceMetadata(collection=DISTRACTOR_COLLECTION, source=dataset.name)
     for d in dataset.distractors:
@@ -135,6 +139,7 @@ def build_eval_index(
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if manifest.get("key") == key and manifest.get("complete"):
+            _regroup(archive, manifest, manifest_path)
             return EvalIndex(
                 archive=archive,
                 path=path,
@@ -146,6 +151,24 @@ def build_eval_index(
                 reused=True,
             )
     return _ingest(archive, dataset, path, key, on_result)
+
+
+def _variant_settings(archive: Archive) -> dict[str, object]:
+    """What the groups of versions depend on besides the text: options and LSH keys."""
+    return {**archive.options.store.variants.model_dump(mode="json"), "keys": KEYS_VERSION}
+
+
+def _regroup(archive: Archive, manifest: dict[str, object], manifest_path: Path) -> None:
+    """Group the versions again when the index was grouped under other options (or before
+    grouping existed): seconds from the stored text, where a rebuild takes minutes."""
+    wanted = _variant_settings(archive)
+    if manifest.get("variants") == wanted:
+        return
+    t0 = time.perf_counter()
+    placed = archive.store.variants.recluster()
+    log.info("grouped the versions of %d documents in %.0f s", placed, time.perf_counter() - t0)
+    manifest["variants"] = wanted
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
 def _ingest(
@@ -179,6 +202,7 @@ def _ingest(
         "failed": failed,
         "build_seconds": round(seconds, 1),
         "doc_map": doc_map,
+        "variants": _variant_settings(archive),
     }
     (path / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     log.info("indexed %d documents for %s in %.0f s", len(pairs), dataset.name, seconds)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -91,14 +92,56 @@ def _score_query(
 ) -> QueryRow:
     qrels = dataset.qrels.get(query.id, {})
     ranking = document_ranking(hits, index)
+    metrics = ranking_metrics(ranking, qrels)
+    stories = dataset.stories
+    if stories:
+        metrics["dup@10"] = float(repeats_story(ranking[:10], stories))
+        metrics["story-ndcg@10"] = story_ndcg(ranking, qrels, stories)
     return QueryRow(
         query_id=query.id,
         query=query.text,
         relevant=sorted(d for d, s in qrels.items() if s > 0),
         ranking=ranking[:RANKING_DEPTH],
         first_relevant_rank=first_relevant_rank(ranking, qrels),
-        metrics=ranking_metrics(ranking, qrels),
+        metrics=metrics,
     )
+
+
+def story_ndcg(
+    ranking: Sequence[str], qrels: dict[str, int], stories: dict[str, str], k: int = 10
+) -> float:
+    """nDCG@k over stories: a story gains at its first version only, by that version's grade
+    (a later version of it gains nothing, but takes its place), against the ideal of every
+    relevant story once. What a reader of the list gets, whatever the versions.
+
+    >>> story_ndcg(["a1", "a2", "b"], {"a2": 1, "b": 1}, {"a1": "a", "a2": "a", "b": "b"})
+    0.3065735963827292
+    """
+    seen: set[str] = set()
+    dcg = 0.0
+    for i, doc in enumerate(ranking[:k]):
+        story = stories.get(doc, doc)
+        if story not in seen:
+            seen.add(story)
+            dcg += max(qrels.get(doc, 0), 0) / math.log2(i + 2)
+    best: dict[str, int] = {}
+    for doc, grade in qrels.items():
+        if grade > 0:
+            story = stories.get(doc, doc)
+            best[story] = max(best.get(story, 0), grade)
+    ideal = sorted(best.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def repeats_story(ranking: Sequence[str], stories: dict[str, str]) -> bool:
+    """Whether ``ranking`` holds two versions of one story (``stories``: corpus id → story).
+
+    >>> repeats_story(["a1", "b", "a2"], {"a1": "a", "a2": "a", "b": "b"})
+    True
+    """
+    seen = [stories[d] for d in ranking if d in stories]
+    return len(seen) != len(set(seen))
 
 
 def run_mode(

@@ -103,11 +103,13 @@ class Archive:
         filters: SearchFilters | None = None,
         mode: str | None = None,
         language: str | None = None,
+        all_variants: bool = False,
     ) -> list[Hit]:
         """Hybrid (or ``mode``) retrieval of the best ``k`` chunks, reranked when the options
         name a reranker (hybrid mode only: a mode asked for by name is that ranker alone).
-        ``language`` picks the full-text index (default: detected from ``query``)."""
-        update: dict[str, object] = {}
+        ``language`` picks the full-text index (default: detected from ``query``). One hit per
+        story unless ``all_variants`` (or the options say so): ``Hit.variants`` lists the rest."""
+        update: dict[str, object] = {"group_variants": False} if all_variants else {}
         if k is not None:
             update["k"] = k
             update["candidates"] = max(k, self.options.retrieve.candidates)

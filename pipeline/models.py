@@ -216,14 +216,30 @@ class Chunk(BaseModel):
         return f"{doc_id[:32]}-{ordinal:05d}"
 
 
+class Variant(BaseModel):
+    """Another version of a hit's document (an urgent, an earlier lead, a translation...),
+    grouped with it at ingest (``VariantOptions``)."""
+
+    doc_id: str
+    title: str | None = None
+    date: dt.date | None = None
+    language: str | None = None
+    uri: str = ""
+
+
 class Hit(BaseModel):
-    """A chunk returned by retrieval, with the fused score and each ranker's rank (1-based)."""
+    """A chunk returned by retrieval, with the fused score and each ranker's rank (1-based).
+
+    With variants grouped (``RetrieveOptions.group_variants``), the hit stands for its story:
+    ``variants`` lists the other versions in the index, none of which is another hit.
+    """
 
     chunk: Chunk
     score: float
     fts_rank: int | None = None
     vector_rank: int | None = None
     vector_distance: float | None = None
+    variants: list[Variant] = Field(default_factory=list)
 
 
 class Citation(BaseModel):
@@ -360,6 +376,9 @@ class DocumentRecord(BaseModel):
     embedder: str = ""
     ingested_at: dt.datetime | None = None
     markdown: str = ""
+    # The versions of one story share it (``VariantOptions``); None: a failure, or an index
+    # made before documents were grouped.
+    cluster_id: str | None = None
 
 
 class IngestResult(BaseModel):
@@ -468,6 +487,35 @@ class EmbedOptions(BaseModel):
     )
 
 
+class VariantOptions(BaseModel):
+    """Versions of one story grouped at ingest (``pipeline.store.minhash`` says how): each
+    document of a group gets the group's ``cluster_id``, and searches show one per group.
+
+    Two documents of one collection are versions when their word 3-shingles overlap by
+    ``similarity`` (Jaccard) or more; or when ``containment`` of the shorter one's shingles are
+    in the longer one (the shorter having ``min_words`` words or more) and both are dated,
+    ``max_days`` or less apart; or when the shorter is a brief (an urgent: 60 words or fewer)
+    with ``brief_terms`` of its words of four letters or more in a text of the same language
+    dated ``max_days`` or less apart; or when they are in two languages, with document vectors at
+    least ``translation_similarity`` close (cosine) and the same numbers (``numbers`` of the
+    shorter list of figures and dates in the other). Groups are the connected components of
+    that relation, whatever the order documents come in. ``translation_similarity`` suits the
+    default embedder (multilingual USE); embedders whose cosines run higher for unrelated
+    texts (e5) want a higher one.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = True
+    similarity: float = Field(default=0.5, gt=0.0, le=1.0)
+    containment: float = Field(default=0.5, gt=0.0, le=1.0)
+    min_words: int = Field(default=15, ge=1)
+    max_days: int = Field(default=3, ge=0)
+    brief_terms: float = Field(default=0.7, gt=0.0, le=1.0)
+    numbers: float = Field(default=0.75, gt=0.0, le=1.0)
+    translation_similarity: float = Field(default=0.75, gt=0.0, le=1.0)
+
+
 class StoreOptions(BaseModel):
     """Where and how the index lives: a folder, object storage (``s3://bucket/prefix``) or
     LanceDB Cloud (``db://name``), and when its indexes are built (docs/storage.md).
@@ -537,6 +585,8 @@ class StoreOptions(BaseModel):
         "leftovers: removed by repair (at ingest start and by maintain)",
     )
 
+    variants: VariantOptions = Field(default_factory=lambda: VariantOptions())
+
     def __hash__(self) -> int:  # frozen options stay hashable despite the dict field
         return hash(self.model_dump_json())
 
@@ -560,6 +610,9 @@ class RetrieveOptions(BaseModel):
     vector_weight: float = 1.0
     fusion: Literal["score", "rrf"] = "score"
     document_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    # One hit per story: the versions of a document (``VariantOptions``) are listed on its hit
+    # instead of taking places of their own; False shows every version.
+    group_variants: bool = True
 
 
 class LLMOptions(BaseModel):

@@ -74,7 +74,8 @@ def list_documents(
 
 @router.get("/{doc_id}", response_model=DocumentDetail, summary="A document with its Markdown")
 def get_document(doc_id: DocId, principal: Reader, archive: ArchiveDep) -> DocumentDetail:
-    return DocumentDetail.of(_visible(archive, principal, doc_id))
+    record = _visible(archive, principal, doc_id)
+    return DocumentDetail.of(record, archive.store.variants_of(record))
 
 
 @router.get(

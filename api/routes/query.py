@@ -22,7 +22,9 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 def search(body: SearchRequest, principal: Reader, archive: ArchiveDep) -> SearchResponse:
     """The best ``k`` passages for ``query`` (BM25 and vectors fused by reciprocal rank)."""
     filters = scoped(principal, body.filters.to_core() if body.filters else None)
-    hits = archive.search(body.query, k=body.k, filters=filters, mode=body.mode)
+    hits = archive.search(
+        body.query, k=body.k, filters=filters, mode=body.mode, all_variants=body.all_variants
+    )
     return SearchResponse(hits=[HitOut.of(h) for h in hits])
 
 

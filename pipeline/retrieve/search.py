@@ -34,6 +34,7 @@ from pipeline.lang import question_language
 from pipeline.models import Hit, RetrieveOptions, SearchFilters
 from pipeline.retrieve.fusion import Fusion, Ranking, fuse_rrf_arrays, fuse_score_arrays
 from pipeline.retrieve.rerank import Reranker
+from pipeline.retrieve.variants import Grouped, group_variants
 from pipeline.store import Candidates, LanceChunkStore, Searched
 from pipeline.store.schema import LANGUAGE_CODES
 
@@ -60,25 +61,43 @@ def retrieve(
     query = query.strip()
     if not query:
         return []
-    language_name = ""
+    language_name, code = "", language
     if opts.mode in ("hybrid", "fts"):
         code = language if language is not None else question_language(query, store.languages)
         language_name = _LANG_NAMES.get(code or "", "")
     limit = max(opts.k, reranker.depth) if reranker else opts.k
-    # Both rankers at once (the question is embedded while the full-text query runs), fused in
-    # this thread, and the winners' rows read while the candidates' visibility is checked.
+    # Both rankers at once (the question is embedded while the full-text query runs), fused (and
+    # grouped) in this thread, and the winners' rows read while the candidates' visibility is
+    # checked.
     found = store.search(
         text=query if opts.mode in ("hybrid", "fts") else None,
         language=language_name,
         vector=(lambda: embedder.embed_query(query)) if opts.mode != "fts" else None,
         k=opts.candidates,
-        choose=lambda fts, vec: _fuse(fts, vec, opts, limit),
+        choose=lambda fts, vec: _choose(fts, vec, opts, limit, store, code),
         filters=filters,
     )
     hits = _hits(found)
     if reranker is not None and hits:
         hits = reranker.rerank(query, hits)
     return hits[: opts.k]
+
+
+def _choose(
+    fts: Candidates,
+    vec: Candidates,
+    opts: RetrieveOptions,
+    limit: int,
+    store: LanceChunkStore,
+    language: str | None,
+) -> Grouped:
+    """The fused order cut to ``limit``; with ``group_variants``, every candidate is fused and
+    one version of each story kept (``pipeline.retrieve.variants``)."""
+    if not opts.group_variants:
+        return Grouped(_fuse(fts, vec, opts, limit), {})
+    doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids, strict=True))
+    fused = _fuse(fts, vec, opts, len(doc_of))
+    return group_variants(fused, doc_of, store, limit, language=language)
 
 
 def _fuse(fts: Candidates, vec: Candidates, opts: RetrieveOptions, limit: int) -> Fusion:
@@ -97,9 +116,10 @@ def _fuse(fts: Candidates, vec: Candidates, opts: RetrieveOptions, limit: int) -
     return fuse_score_arrays(rankings, document_weight=opts.document_weight, limit=limit)
 
 
-def _hits(found: Searched[Fusion]) -> list[Hit]:
-    """The fused candidates as hits, over their rows (read in one read)."""
-    fused = found.chosen
+def _hits(found: Searched[Grouped]) -> list[Hit]:
+    """The chosen candidates as hits, over their rows (read in one read), with their documents'
+    other versions."""
+    fused, variants = found.chosen
     distances = dict(zip(found.vector.chunk_ids, found.vector.scores.tolist(), strict=True))
     chunks = {c.chunk_id: c for c in found.chunks}
     return [
@@ -109,6 +129,7 @@ def _hits(found: Searched[Fusion]) -> list[Hit]:
             fts_rank=ranks[0],
             vector_rank=ranks[1],
             vector_distance=distances.get(key),
+            variants=variants.get(chunks[key].doc_id, []),
         )
         for key, score, ranks in zip(fused.ids, fused.scores, fused.ranks, strict=True)
         if key in chunks  # a chunk deleted since the search is left out

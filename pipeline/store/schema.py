@@ -25,6 +25,13 @@ def fts_column(language: str) -> str:
     return "fts_" + LANGUAGE_CODES.get(language.lower(), language.lower()[:2])
 
 
+# Versions of one story (``pipeline.store.variants``): their group and the LSH keys that find it.
+VARIANT_FIELDS = [
+    pa.field("cluster_id", pa.string()),
+    pa.field("variant_keys", pa.list_(pa.string())),
+]
+
+
 def documents_schema() -> pa.Schema:
     return pa.schema(
         [
@@ -45,6 +52,7 @@ def documents_schema() -> pa.Schema:
             ("embedder", pa.string()),
             ("ingested_at", pa.timestamp("us", tz="UTC")),
             ("markdown", pa.large_string()),
+            *VARIANT_FIELDS,
         ]
     )
 

@@ -52,12 +52,14 @@ from pipeline.store.schema import (
     DOCUMENTS,
     META_DIM,
     META_EMBEDDER,
+    VARIANT_FIELDS,
     chunks_schema,
     documents_schema,
     filter_sql,
     fts_column,
     sql_str,
 )
+from pipeline.store.variants import NewDocument, Placement, VariantIndex, mean_vector
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,9 @@ class LanceChunkStore:
             self.documents = self._db.open_table(DOCUMENTS)
         else:
             self.documents = self._db.create_table(DOCUMENTS, schema=documents_schema())
+        missing = [f for f in VARIANT_FIELDS if f.name not in self.documents.schema.names]
+        if missing:  # an index made before documents were grouped: recluster() groups them
+            self.documents.add_columns(pa.schema(missing))
         if CHUNKS in names:
             self.chunks = self._db.open_table(CHUNKS)
             self._check_schema()
@@ -95,6 +100,7 @@ class LanceChunkStore:
             schema = chunks_schema(embedder, dim, self.languages)
             self.chunks = self._db.create_table(CHUNKS, schema=schema)
         self.reader = ChunkReader(self.chunks, self.documents, opts)  # searches: set up once
+        self.variants = VariantIndex(self.documents, self.chunks, opts.variants, self._commit)
 
     @classmethod
     def open(cls, opts: StoreOptions) -> LanceChunkStore:
@@ -170,12 +176,18 @@ class LanceChunkStore:
     ) -> list[DocumentRecord]:
         """A page of the documents under ``filters`` (and of one ``status``: ok, partial,
         failed), without their Markdown."""
-        columns = [f for f in documents_schema().names if f != "markdown"]
+        columns = [f for f in documents_schema().names if f not in ("markdown", "variant_keys")]
         q = self.documents.search().select(columns)
         where = _documents_where(filters, status)
         if where:
             q = q.where(where)
         return [_record(r) for r in q.limit(limit).offset(offset).to_list()]
+
+    def variants_of(self, record: DocumentRecord) -> list[DocumentRecord]:
+        """The other versions of ``record``'s story (``pipeline.store.variants``), oldest first,
+        without their Markdown."""
+        rows = self.variants.rows_of(record.cluster_id, exclude=record.doc_id)
+        return [_record(r) for r in rows]
 
     def count_documents(
         self, filters: SearchFilters | None = None, status: str | None = None
@@ -215,11 +227,14 @@ class LanceChunkStore:
             self._commit("write chunks", lambda: _upsert(chunks, "chunk_id", data), chunks)
             # A re-chunked document may have fewer chunks than before: drop the extra ordinals.
             self._commit("drop stale chunks", lambda: chunks.delete(" OR ".join(stale)), chunks)
+        placed = self._place(batch)
         docs = pa.Table.from_pylist(
-            [_document_row(item.record) for item in batch], schema=self.documents.schema
+            [_document_row(item.record, placed) for item in batch], schema=self.documents.schema
         )
         documents = self.documents
         self._commit("write documents", lambda: _upsert(documents, "doc_id", docs), documents)
+        if placed is not None and placed.relabel:
+            self.variants.relabel(placed.relabel)
         before, self._writes = self._writes, self._writes + len(batch)
         every = self.opts.compact_every_writes
         if every and self._writes // every > before // every:
@@ -229,6 +244,17 @@ class LanceChunkStore:
                 raise
             except EngineError as e:  # conflicts: the documents are stored; compaction can wait
                 log.warning("compaction postponed: %s", e)
+
+    def _place(self, batch: Sequence[DocumentWrite]) -> Placement | None:
+        """The groups of versions the batch's documents join (``pipeline.store.variants``)."""
+        if not self.opts.variants.enabled:
+            return None
+        docs = [
+            NewDocument(r.doc_id, r.collection, r.language, r.date, r.markdown, mean_vector(v))
+            for r, _, v in batch
+            if r.status != "failed" and r.markdown.strip()
+        ]
+        return self.variants.plan(docs) if docs else None
 
     def compact(self) -> None:
         """Merge the small fragments that one-document writes leave (and fold new rows into the
@@ -257,8 +283,14 @@ class LanceChunkStore:
         """Remove a document and its chunks: the row first, so the document leaves every search
         at once; chunks a crash leaves behind are invisible and ``repair`` removes them."""
         where = f"doc_id = {sql_str(doc_id)}"
+        group = self.documents.search().where(where).select(["cluster_id"]).limit(1).to_list()
         self._commit("delete document", lambda: self.documents.delete(where), self.documents)
         self._commit("delete chunks", lambda: self.chunks.delete(where), self.chunks)
+        if group and group[0]["cluster_id"]:
+            try:  # the versions left may no longer hold together
+                self.variants.split(group[0]["cluster_id"])
+            except (EngineError, StorageError) as e:  # derived data: recluster() redoes it
+                log.warning("variants of %s not checked again after a delete: %s", doc_id, e)
 
     def repair(self, *, older_than: dt.timedelta | None = None) -> dict[str, int]:
         """Remove the chunks a crash left without a committed row (written more than
@@ -451,8 +483,11 @@ def _upsert(table: Any, key: str, data: pa.Table) -> None:
     table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
 
 
-def _document_row(record: DocumentRecord) -> dict[str, Any]:
+def _document_row(record: DocumentRecord, placed: Placement | None) -> dict[str, Any]:
     row = record.model_dump()
+    if placed is not None and record.doc_id in placed.clusters:
+        row["cluster_id"] = placed.clusters[record.doc_id]
+        row["variant_keys"] = placed.keys[record.doc_id]
     row["errors"] = json.dumps([e.model_dump() for e in record.errors], ensure_ascii=False)
     row["ingested_at"] = record.ingested_at or dt.datetime.now(dt.UTC)
     return row

@@ -47,7 +47,8 @@ _CONFLICT_MARKERS = ("commit conflict", "write contention", "preempted by concur
 CHUNK_SCALAR = {"date": "BTREE", "collection": "BITMAP", "language": "BITMAP",
                 "doc_id": "BTREE", "chunk_id": "BTREE"}  # fmt: skip
 DOCUMENT_SCALAR = {"date": "BTREE", "collection": "BITMAP", "language": "BITMAP",
-                   "doc_id": "BTREE", "uri": "BTREE"}  # fmt: skip
+                   "doc_id": "BTREE", "uri": "BTREE", "cluster_id": "BTREE",
+                   "variant_keys": "LABEL_LIST"}  # fmt: skip
 META_VECTOR_ROWS = "archivist.vector_index_rows"  # rows the IVF centroids were trained on
 PQ_MIN_ROWS = 256  # 8-bit product quantisation trains 256 centroids per sub-vector
 
@@ -168,14 +169,16 @@ Run = Callable[[str, Callable[[], Any], Any], Any]  # LanceChunkStore._commit: w
 
 
 def ensure_scalar_indexes(table: Any, wanted: Mapping[str, str], done: list[str], run: Run) -> None:
-    """Create the missing ``column -> BTREE|BITMAP`` indexes of ``table``."""
-    from lancedb.index import Bitmap, BTree
+    """Create the missing ``column -> BTREE|BITMAP|LABEL_LIST`` indexes of ``table``."""
+    from lancedb.index import Bitmap, BTree, LabelList
+
+    kinds = {"BTREE": BTree, "BITMAP": Bitmap, "LABEL_LIST": LabelList}
 
     names = set(table.schema.names)
     existing = {tuple(ix.columns) for ix in table.list_indices()}
     for column, kind in wanted.items():
         if column in names and (column,) not in existing:
-            config = BTree() if kind == "BTREE" else Bitmap()
+            config = kinds[kind]()
             run(
                 f"index {column}",
                 functools.partial(table.create_index, column, config=config),

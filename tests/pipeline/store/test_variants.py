@@ -1,0 +1,121 @@
+"""Versions of one story grouped at ingest (``cluster_id`` in the documents table), on real wire
+copy (evals/data/wire), the real embedder and LanceDB on disk: groups of real variants apart from
+other stories on the same subject, whatever the order; kept across runs; split when the document
+that held them together is deleted; worked out again by ``recluster``."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from evals.collection import document_bytes
+from pipeline.ingest import Ingestor
+from pipeline.models import SourceDocument, SourceMetadata, StoreOptions
+from pipeline.store import LanceChunkStore
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # the real embedder on a few dozen passages
+
+WIRE = REPO / "evals" / "data" / "wire" / "corpus.jsonl"
+FLOOD = ["brennach-urgent", "brennach-lead1", "brennach-lead2", "brennach-corrected",
+         "brennach-fr"]  # fmt: skip
+NEIGHBOURS = ["brennach-cleanup", "brennach-sidebar", "brennach-defences"]
+
+
+@cache
+def _rows() -> dict[str, dict]:
+    rows = (json.loads(line) for line in WIRE.read_text(encoding="utf-8").splitlines())
+    return {r["_id"]: r for r in rows}
+
+
+def source(ident: str) -> SourceDocument:
+    row = _rows()[ident]
+    data = document_bytes(row["title"], row["text"], row["metadata"])
+    return SourceDocument(uri=f"wire/{ident}.txt", data=data, metadata=SourceMetadata())
+
+
+def ingestor(db: Path, embedder) -> Ingestor:  # type: ignore[no-untyped-def]
+    store = LanceChunkStore(StoreOptions(uri=str(db)), embedder=embedder.name, dim=embedder.dim)
+    return Ingestor(store=store, embedder=embedder)
+
+
+def groups(store: LanceChunkStore) -> dict[str, str]:
+    """uri name → cluster id."""
+    rows = store.documents.search().select(["uri", "cluster_id"]).limit(None).to_list()
+    return {Path(r["uri"]).stem: r["cluster_id"] for r in rows}
+
+
+def partition(store: LanceChunkStore) -> set[frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for name, cluster in groups(store).items():
+        found.setdefault(cluster, set()).add(name)
+    return {frozenset(members) for members in found.values()}
+
+
+def test_versions_share_a_group_and_other_stories_on_the_subject_do_not(tmp_path, embedder):
+    engine = ingestor(tmp_path / "idx", embedder)
+    results = engine.ingest_many(source(i) for i in [*FLOOD, *NEIGHBOURS])
+    assert {r.action for r in results} == {"added"}
+    assert partition(engine.store) == {
+        frozenset(FLOOD),  # urgent, lead, update, correction and the French translation
+        *(frozenset([n]) for n in NEIGHBOURS),  # the clean-up, the sidebar, the flood wall
+    }
+    urgent = engine.store.get_document(results[0].doc_id)
+    assert urgent is not None and urgent.cluster_id == results[0].doc_id  # named after the first
+
+
+def test_the_groups_do_not_depend_on_the_order_documents_come_in(tmp_path, embedder):
+    forward, backward = ingestor(tmp_path / "a", embedder), ingestor(tmp_path / "b", embedder)
+    forward.ingest_many(source(i) for i in [*FLOOD, *NEIGHBOURS])
+    backward.ingest_many(source(i) for i in reversed([*FLOOD, *NEIGHBOURS]))
+    assert partition(forward.store) == partition(backward.store)
+
+
+def test_a_later_run_finds_the_groups_an_earlier_one_stored(tmp_path, embedder):
+    db = tmp_path / "idx"
+    first = ingestor(db, embedder).ingest(source("kestrel-urgent"))
+    again = ingestor(db, embedder)  # a new connection, as the next run has
+    assert again.ingest(source("kestrel-lead2")).action == "added"
+    assert again.ingest(source("kestrel-venus")).action == "added"  # another story
+    assert groups(again.store) == {
+        "kestrel-urgent": first.doc_id,
+        "kestrel-lead2": first.doc_id,
+        "kestrel-venus": groups(again.store)["kestrel-venus"],
+    }
+    assert groups(again.store)["kestrel-venus"] != first.doc_id
+
+
+def test_a_document_that_links_two_groups_merges_them(tmp_path, embedder):
+    engine = ingestor(tmp_path / "idx", embedder)
+    engine.ingest_many([source("heat-urgent"), source("heat-en")])  # not linked to each other
+    assert len(set(groups(engine.store).values())) == 2
+    engine.ingest(source("heat-lead1"))  # contains the urgent; the English text translates it
+    assert len(set(groups(engine.store).values())) == 1
+
+
+def test_deleting_the_document_that_held_a_group_together_splits_it(tmp_path, embedder):
+    engine = ingestor(tmp_path / "idx", embedder)
+    results = engine.ingest_many(source(i) for i in ["heat-urgent", "heat-lead1", "heat-en"])
+    assert len(set(groups(engine.store).values())) == 1
+    engine.store.delete_document(results[1].doc_id)  # the lead: the urgent is inside it,
+    after = groups(engine.store)  # the English text is its translation
+    assert set(after) == {"heat-urgent", "heat-en"}
+    assert after["heat-urgent"] != after["heat-en"]
+    # what is left of a group that still holds together keeps its name
+    engine.ingest(source("heat-lead1"))
+    kept = groups(engine.store)
+    engine.store.delete_document(results[2].doc_id)
+    assert groups(engine.store)["heat-urgent"] == kept["heat-urgent"]
+
+
+def test_recluster_works_the_same_groups_out_again(tmp_path, embedder):
+    engine = ingestor(tmp_path / "idx", embedder)
+    engine.ingest_many(source(i) for i in [*FLOOD, *NEIGHBOURS, "ncb-lead1", "ncb-june"])
+    before = partition(engine.store)
+    table = engine.store.documents
+    table.update(where="true", values_sql={"cluster_id": "NULL", "variant_keys": "NULL"})
+    assert engine.store.variants.recluster() == len(FLOOD) + len(NEIGHBOURS) + 2
+    assert partition(engine.store) == before
