@@ -109,14 +109,17 @@ def numbers(markdown: str) -> frozenset[str]:
     return frozenset(n.lstrip("0") or "0" for n in found)
 
 
-def fingerprint(markdown: str) -> Fingerprint:
-    """Shingles, numbers and candidate keys of a document's Markdown."""
+def fingerprint(markdown: str, *, keys: bool = True) -> Fingerprint:
+    """Shingles, numbers and candidate keys (unless ``keys`` is False: a stored document's are
+    in the index already) of a document's Markdown."""
     words = plain_words(markdown)
     whole = shingles(words)
-    lede = shingles(words[:LEDE_WORDS])
-    keys = (*_band_keys(whole, "d"), *_band_keys(lede, "l"), *_paragraph_keys(markdown))
+    found: tuple[str, ...] = ()
+    if keys and whole:
+        lede = shingles(words[:LEDE_WORDS])
+        found = (*_band_keys(whole, "d"), *_band_keys(lede, "l"), *_paragraph_keys(markdown))
     terms = frozenset(w for w in words if len(w) >= TERM_LETTERS)
-    return Fingerprint(whole, len(words), numbers(markdown), keys if whole else (), terms)
+    return Fingerprint(whole, len(words), numbers(markdown), found, terms)
 
 
 def _paragraph_keys(markdown: str) -> list[str]:

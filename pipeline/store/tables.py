@@ -59,7 +59,7 @@ from pipeline.store.schema import (
     fts_column,
     sql_str,
 )
-from pipeline.store.variants import NewDocument, Placement, VariantIndex, mean_vector
+from pipeline.store.variants import Placement, VariantIndex
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ class LanceChunkStore:
             self._commit("write chunks", lambda: _upsert(chunks, "chunk_id", data), chunks)
             # A re-chunked document may have fewer chunks than before: drop the extra ordinals.
             self._commit("drop stale chunks", lambda: chunks.delete(" OR ".join(stale)), chunks)
-        placed = self._place(batch)
+        placed = self.variants.place([(item.record, item.vectors) for item in batch])
         docs = pa.Table.from_pylist(
             [_document_row(item.record, placed) for item in batch], schema=self.documents.schema
         )
@@ -244,17 +244,6 @@ class LanceChunkStore:
                 raise
             except EngineError as e:  # conflicts: the documents are stored; compaction can wait
                 log.warning("compaction postponed: %s", e)
-
-    def _place(self, batch: Sequence[DocumentWrite]) -> Placement | None:
-        """The groups of versions the batch's documents join (``pipeline.store.variants``)."""
-        if not self.opts.variants.enabled:
-            return None
-        docs = [
-            NewDocument(r.doc_id, r.collection, r.language, r.date, r.markdown, mean_vector(v))
-            for r, _, v in batch
-            if r.status != "failed" and r.markdown.strip()
-        ]
-        return self.variants.plan(docs) if docs else None
 
     def compact(self) -> None:
         """Merge the small fragments that one-document writes leave (and fold new rows into the

@@ -22,12 +22,13 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-from pipeline.models import Variant, VariantOptions
+from pipeline.models import DocumentRecord, Variant, VariantOptions
 from pipeline.store.minhash import (
     Fingerprint,
     contained,
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 KEYS = "variant_keys"
 CLUSTER = "cluster_id"
-MAX_KEYED = 500  # documents sharing a key with a new one that are looked at, at most
+MAX_KEYED = 200  # documents sharing a key with a new one that are looked at, at most
 MAX_CANDIDATES = 50  # of those, the ones sharing most keys are compared with it
 TRANSLATION_PROBES = 20  # nearest chunks in other languages looked at for a translation
 MAX_SPLIT = 500  # a group larger than this is not checked again after a delete
@@ -124,6 +125,18 @@ class VariantIndex:
         self._commit = commit
 
     # --- writes ---
+
+    def place(self, batch: Sequence[tuple[DocumentRecord, np.ndarray | None]]) -> Placement | None:
+        """The groups the documents about to be written join (their records and chunk
+        vectors); None when grouping is off or none has text."""
+        if not self.opts.enabled:
+            return None
+        docs = [
+            NewDocument(r.doc_id, r.collection, r.language, r.date, r.markdown, mean_vector(v))
+            for r, v in batch
+            if r.status != "failed" and r.markdown.strip()
+        ]
+        return self.plan(docs) if docs else None
 
     def plan(self, batch: Sequence[NewDocument]) -> Placement:
         """The groups of ``batch``'s documents (compared with the index and with each other)."""
@@ -310,22 +323,28 @@ class VariantIndex:
         keys = ", ".join(sql_str(k) for k in print_.keys)
         scope = f"collection = {sql_str(doc.collection)}"
         where = f"{scope} AND array_has_any({KEYS}, [{keys}])"
-        keyed = self.documents.search().where(where).select(["doc_id", KEYS]).limit(MAX_KEYED)
-        mine = set(print_.keys)
-        shared = {r["doc_id"]: len(mine.intersection(r[KEYS] or ())) for r in keyed.to_list()}
-        ids = sorted(shared, key=lambda d: -shared[d])[:MAX_CANDIDATES]
-        if doc.vector is not None and (doc.language or print_.brief):
-            ids += self._nearest(doc, scope, anywhere=print_.brief)
-        excluded = set(exclude)
-        ids = [d for d in dict.fromkeys(ids) if d not in excluded]
-        if not ids:
-            return []
-        listed = ", ".join(sql_str(d) for d in ids)
-        where = f"doc_id IN ({listed}) AND {KEYS} IS NOT NULL"  # placed already
-        rows = self.documents.search().where(where).select(_NEIGHBOUR_COLUMNS).limit(None)
-        found = rows.to_list()
-        vectors = self._vectors([r["doc_id"] for r in found if r["language"] != doc.language])
-        return [_stored_node(r, vectors.get(r["doc_id"])) for r in found]
+        q = self.documents.search().where(where).select([*_NEIGHBOUR_COLUMNS, KEYS])
+        probe = doc.vector is not None and (doc.language or print_.brief)
+        with ThreadPoolExecutor(1) as pool:  # both queries at once
+            nearest = (
+                pool.submit(self._nearest, doc, scope, anywhere=print_.brief) if probe else None
+            )
+            keyed_rows = q.limit(MAX_KEYED).to_list()
+            near = nearest.result() if nearest is not None else []
+        mine, excluded = set(print_.keys), set(exclude)
+        keyed = [r for r in keyed_rows if r["doc_id"] not in excluded]
+        keyed.sort(key=lambda r: -len(mine.intersection(r[KEYS] or ())))
+        found = {r["doc_id"]: r for r in keyed[:MAX_CANDIDATES]}
+        if near:
+            missing = [d for d in near if d not in found and d not in excluded]
+            if missing:
+                listed = ", ".join(sql_str(d) for d in missing)
+                where = f"doc_id IN ({listed}) AND {KEYS} IS NOT NULL"  # placed already
+                rows = self.documents.search().where(where).select(_NEIGHBOUR_COLUMNS)
+                found |= {r["doc_id"]: r for r in rows.limit(None).to_list()}
+        others = [d for d, r in found.items() if r["language"] != doc.language]
+        vectors = self._vectors(others)
+        return [_stored_node(r, vectors.get(r["doc_id"])) for r in found.values()]
 
     def _nearest(self, doc: NewDocument, scope: str, *, anywhere: bool) -> list[str]:
         """Documents with chunks nearest to ``doc``'s vector: in other languages (its
@@ -359,7 +378,12 @@ def _stored_node(row: dict[str, Any], vector: np.ndarray | None) -> _Node:
     label = row.get(CLUSTER) or row["doc_id"]
     text = row.get("markdown") or ""
     return _Node(
-        row["doc_id"], label, row.get("language"), row.get("date"), fingerprint(text), vector
+        row["doc_id"],
+        label,
+        row.get("language"),
+        row.get("date"),
+        fingerprint(text, keys=False),
+        vector,
     )
 
 
