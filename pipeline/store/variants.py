@@ -142,6 +142,7 @@ class VariantIndex:
         """The groups of ``batch``'s documents (compared with the index and with each other)."""
         groups, nodes = _Groups(), dict[str, _Node]()
         prints = {d.doc_id: fingerprint(d.markdown) for d in batch}
+        collection = {d.doc_id: d.collection for d in batch}  # a batch may span collections
         for doc in batch:
             node = _Node(doc.doc_id, None, doc.language, doc.date, prints[doc.doc_id], doc.vector)
             for other in self._stored_neighbours(doc, node.print, exclude=prints):
@@ -149,7 +150,8 @@ class VariantIndex:
                 if self._linked(node, other):
                     groups.union("doc:" + doc.doc_id, _name(other))
             for earlier in nodes.values():
-                if earlier.label is None and self._linked(node, earlier):
+                mine = collection.get(earlier.doc_id) == doc.collection
+                if earlier.label is None and mine and self._linked(node, earlier):
                     groups.union("doc:" + doc.doc_id, "doc:" + earlier.doc_id)
             nodes[doc.doc_id] = node
         return _placement(batch, nodes, groups, prints)

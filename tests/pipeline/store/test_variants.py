@@ -119,3 +119,26 @@ def test_recluster_works_the_same_groups_out_again(tmp_path, embedder):
     table.update(where="true", values_sql={"cluster_id": "NULL", "variant_keys": "NULL"})
     assert engine.store.variants.recluster() == len(FLOOD) + len(NEIGHBOURS) + 2
     assert partition(engine.store) == before
+
+
+
+def test_versions_in_two_collections_are_never_grouped(tmp_path, embedder):
+    engine = ingestor(tmp_path / "idx", embedder)
+
+    def in_desk(ident: str, desk: str) -> SourceDocument:
+        doc = source(ident)
+        meta = SourceMetadata(collection=desk)
+        return doc.model_copy(update={"uri": f"{desk}/{ident}.txt", "metadata": meta})
+
+    # an update and its correction: in one batch (a sync of two collections), then apart
+    update_a, corrected_b = engine.ingest_many(
+        [in_desk("brennach-lead2", "desk-a"), in_desk("brennach-corrected", "desk-b")]
+    )
+    corrected_a = engine.ingest(in_desk("brennach-corrected", "desk-a"))
+    for _ in ("at ingest", "by recluster, all three compared in one batch"):
+        rows = engine.store.documents.search().select(["doc_id", "cluster_id"]).limit(None)
+        cluster = {r["doc_id"]: r["cluster_id"] for r in rows.to_list()}
+        assert len(cluster) == 3
+        assert cluster[update_a.doc_id] == cluster[corrected_a.doc_id]  # one desk's versions
+        assert cluster[corrected_b.doc_id] not in (cluster[update_a.doc_id], None)
+        engine.store.variants.recluster()
