@@ -507,7 +507,7 @@ class VariantOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     enabled: bool = True
-    similarity: float = Field(default=0.5, gt=0.0, le=1.0)
+    similarity: float = Field(default=0.8, gt=0.0, le=1.0)
     containment: float = Field(default=0.5, gt=0.0, le=1.0)
     min_words: int = Field(default=15, ge=1)
     max_days: int = Field(default=3, ge=0)
