@@ -65,7 +65,10 @@ def test_search_json_shape_and_filters(db: Path) -> None:
         "page_end",
         "score",
         "text",
+        "variants",
     }
+    # The sample dispatches are distinct stories: no hit stands for other versions.
+    assert all(hit["variants"] == [] for hit in hits)
     assert "canicule" in hits[0]["source"] and "41,7" in hits[0]["text"]
     proc = run(
         "search",
