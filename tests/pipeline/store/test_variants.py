@@ -121,7 +121,6 @@ def test_recluster_works_the_same_groups_out_again(tmp_path, embedder):
     assert partition(engine.store) == before
 
 
-
 def test_versions_in_two_collections_are_never_grouped(tmp_path, embedder):
     engine = ingestor(tmp_path / "idx", embedder)
 
