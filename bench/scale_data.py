@@ -265,6 +265,10 @@ def _tables(
             "embedder": [embedder] * n_docs,
             "ingested_at": pa.array([now] * n_docs, pa.timestamp("us", tz="UTC")),
             "markdown": pa.array(markdown, pa.large_string()),
+            # Each synthetic document is a story of its own: its own group, no LSH keys, so
+            # searches pay the grouping's reads but find no versions to fold.
+            "cluster_id": ids,
+            "variant_keys": pa.array([[]] * n_docs, pa.list_(pa.string())),
         },
         schema=doc_schema,
     )
