@@ -270,7 +270,7 @@ class VariantIndex:
         where = f"{CLUSTER} IN ({listed}) OR ({CLUSTER} IS NULL AND doc_id IN ({listed}))"
         columns = ["doc_id", CLUSTER, "title", "date", "language", "uri", "ingested_at"]
         rows = self.documents.search().where(where).select(columns).limit(None).to_list()
-        rows.sort(key=lambda r: (r["date"] or dt.date.min, r["ingested_at"] or _EPOCH))
+        rows.sort(key=_oldest_first)
         found: dict[str, list[Variant]] = {}
         for r in rows:
             found.setdefault(r[CLUSTER] or r["doc_id"], []).append(
@@ -292,7 +292,7 @@ class VariantIndex:
         where = f"{CLUSTER} = {sql_str(cluster_id)} AND doc_id != {sql_str(exclude)}"
         columns = [n for n in self.documents.schema.names if n not in ("markdown", KEYS)]
         rows = self.documents.search().where(where).select(columns).limit(None).to_list()
-        return sorted(rows, key=lambda r: (r["date"] or dt.date.min, r["ingested_at"] or _EPOCH))
+        return sorted(rows, key=_oldest_first)
 
     # --- plumbing ---
 
@@ -414,3 +414,8 @@ def _placement(
         clusters[doc.doc_id] = chosen.setdefault(root, doc.doc_id)
     keys = {d.doc_id: list(prints[d.doc_id].keys) for d in batch}
     return Placement(clusters, keys, relabel)
+
+
+def _oldest_first(row: dict[str, Any]) -> tuple[dt.date, dt.datetime]:
+    """Sort key of a group's rows: by date, then arrival (undated and unknown first)."""
+    return (row["date"] or dt.date.min, row["ingested_at"] or _EPOCH)
