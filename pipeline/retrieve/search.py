@@ -27,6 +27,8 @@ With one ranker (``mode="fts"`` or ``"vector"``) its own order and scores are ke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from pipeline.embed import Embedder
@@ -34,9 +36,10 @@ from pipeline.lang import question_language
 from pipeline.models import Hit, RetrieveOptions, SearchFilters
 from pipeline.retrieve.fusion import Fusion, Ranking, fuse_rrf_arrays, fuse_score_arrays
 from pipeline.retrieve.rerank import Reranker
-from pipeline.retrieve.variants import Grouped, group_variants
+from pipeline.retrieve.variants import group_variants
 from pipeline.store import Candidates, LanceChunkStore, Searched
 from pipeline.store.schema import LANGUAGE_CODES
+from pipeline.store.versions import Member
 
 _LANG_NAMES = {code: name.capitalize() for name, code in LANGUAGE_CODES.items()}
 
@@ -67,15 +70,16 @@ def retrieve(
         language_name = _LANG_NAMES.get(code or "", "")
     limit = max(opts.k, reranker.depth) if reranker else opts.k
     # Both rankers at once (the question is embedded while the full-text query runs), fused (and
-    # grouped) in this thread, and the winners' rows read while the candidates' visibility is
-    # checked.
+    # grouped) in this thread; the winners' rows read while the candidates' visibility is checked
+    # or, grouped, after their documents' stories are read and beside the stories' versions.
     found = store.search(
         text=query if opts.mode in ("hybrid", "fts") else None,
         language=language_name,
         vector=(lambda: embedder.embed_query(query)) if opts.mode != "fts" else None,
         k=opts.candidates,
-        choose=lambda fts, vec: _choose(fts, vec, opts, limit, store, code),
+        choose=lambda fts, vec, members: _choose(fts, vec, members, opts, limit, code),
         filters=filters,
+        group=opts.group_variants,
     )
     hits = _hits(found)
     if reranker is not None and hits:
@@ -86,18 +90,18 @@ def retrieve(
 def _choose(
     fts: Candidates,
     vec: Candidates,
+    members: Mapping[str, Member],
     opts: RetrieveOptions,
     limit: int,
-    store: LanceChunkStore,
     language: str | None,
-) -> Grouped:
+) -> Fusion:
     """The fused order cut to ``limit``; with ``group_variants``, every candidate is fused and
     one version of each story kept (``pipeline.retrieve.variants``)."""
     if not opts.group_variants:
-        return Grouped(_fuse(fts, vec, opts, limit), {})
+        return _fuse(fts, vec, opts, limit)
     doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids, strict=True))
     fused = _fuse(fts, vec, opts, len(doc_of))
-    return group_variants(fused, doc_of, store, limit, language=language)
+    return group_variants(fused, doc_of, members, limit, language=language)
 
 
 def _fuse(fts: Candidates, vec: Candidates, opts: RetrieveOptions, limit: int) -> Fusion:
@@ -116,10 +120,10 @@ def _fuse(fts: Candidates, vec: Candidates, opts: RetrieveOptions, limit: int) -
     return fuse_score_arrays(rankings, document_weight=opts.document_weight, limit=limit)
 
 
-def _hits(found: Searched[Grouped]) -> list[Hit]:
+def _hits(found: Searched[Fusion]) -> list[Hit]:
     """The chosen candidates as hits, over their rows (read in one read), with their documents'
     other versions."""
-    fused, variants = found.chosen
+    fused = found.chosen
     distances = dict(zip(found.vector.chunk_ids, found.vector.scores.tolist(), strict=True))
     chunks = {c.chunk_id: c for c in found.chunks}
     return [
@@ -129,7 +133,7 @@ def _hits(found: Searched[Grouped]) -> list[Hit]:
             fts_rank=ranks[0],
             vector_rank=ranks[1],
             vector_distance=distances.get(key),
-            variants=variants.get(chunks[key].doc_id, []),
+            variants=found.versions_of(chunks[key].doc_id),
         )
         for key, score, ranks in zip(fused.ids, fused.scores, fused.ranks, strict=True)
         if key in chunks  # a chunk deleted since the search is left out

@@ -12,46 +12,36 @@ its range, so the one shown is the newest within it. The story keeps the place o
 best-ranked version, so grouping never pushes a story down: it only frees the places its other
 versions took for other stories.
 
->>> grouped = group_variants(fused, doc_of, store, limit=10)   # doctest: +SKIP
+The documents' stories come with the search's candidates (``Searched.members``, read with their
+visibility), and the versions listed on each hit are read beside the winners' rows
+(``Searched.versions``): a grouped search waits on one read more than an ungrouped one (the
+documents, before choosing), all on LanceDB's async path.
+
+>>> shown = group_variants(fused, doc_of, members, limit=10)   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import NamedTuple
 
-from pipeline.models import Variant
 from pipeline.retrieve.fusion import Fusion
-from pipeline.store import LanceChunkStore
-from pipeline.store.variants import Member
-
-
-class Grouped(NamedTuple):
-    """The fused order with one document per story, and each shown document's other versions."""
-
-    fusion: Fusion
-    variants: dict[str, list[Variant]]
-
-    @property
-    def ids(self) -> list[str]:
-        """The chunks shown, best first (whose rows a search reads)."""
-        return self.fusion.ids
+from pipeline.store.versions import Member
 
 
 def group_variants(
     fused: Fusion,
     doc_of: Mapping[str, str],
-    store: LanceChunkStore,
+    members: Mapping[str, Member],
     limit: int,
     *,
     language: str | None = None,
-) -> Grouped:
+) -> Fusion:
     """``fused`` (chunk ids, best first, deeper than ``limit``) with the chunks of every story's
-    other versions left out, cut to ``limit``; two reads of the documents table. ``language``
-    (the question's: ``fr``, ``en``) is preferred among the versions."""
+    other versions left out, cut to ``limit``. ``members`` are the candidates' documents (a
+    document missing there is its own story); ``language`` (the question's: ``fr``, ``en``)
+    is preferred among the versions."""
     docs = [doc_of[key] for key in fused.ids]
-    members = store.variants.lookup(docs)
 
     def story(doc: str) -> str:
         member = members.get(doc)
@@ -78,17 +68,11 @@ def group_variants(
         elif doc == shown[name] and i != first[doc]:
             picks.append((i, i))
     picks = picks[:limit]
-    fusion = Fusion(
+    return Fusion(
         ids=[fused.ids[j] for _, j in picks],
         scores=[fused.scores[i] for i, _ in picks],
         ranks=[fused.ranks[j] for _, j in picks],
     )
-    stories = {story(docs[j]): docs[j] for _, j in picks}
-    listed = store.variants.members(stories)
-    variants = {
-        doc: [v for v in listed.get(name, []) if v.doc_id != doc] for name, doc in stories.items()
-    }
-    return Grouped(fusion, {doc: found for doc, found in variants.items() if found})
 
 
 def _rank(member: Member | None, language: str | None) -> tuple[bool, dt.date, dt.datetime]:

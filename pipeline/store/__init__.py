@@ -3,7 +3,10 @@ table (text, vector, metadata, one full-text index per language).
 
 - ``tables``: ``LanceChunkStore``, reads and idempotent writes of both tables;
 - ``query``: the read path of searches: both rankers' candidates at once, then the winners' rows
-  read while the candidates' visibility is checked;
+  read while the candidates' visibility is checked (grouped: after their stories are read, and
+  beside the versions of the stories shown);
+- ``variants``: the story groups of near-duplicate documents, kept at ingest; ``versions``: what
+  searches read of them;
 - ``schema``: the tables' Arrow schemas and the SQL of search filters;
 - ``upkeep``: connecting, commit-conflict retries, indexes as the tables grow, maintenance;
 - ``errors``: storage errors as ``StorageError`` with their OS error code.

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -30,14 +30,24 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.errors import ConfigError
-from pipeline.models import Chunk, PageRegion, StoreOptions
+from pipeline.models import Chunk, PageRegion, StoreOptions, Variant
 from pipeline.spans import spans_from_json
 from pipeline.store import visibility
 from pipeline.store.schema import sql_str
+from pipeline.store.versions import (
+    STORY_COLUMNS,
+    VERSION_COLUMNS,
+    Member,
+    candidate_stories_where,
+    member_of,
+    stories_where,
+    versions_by_story,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 CHUNK_COLUMNS = [
     "chunk_id", "doc_id", "ordinal", "text", "heading_path", "page_start", "page_end",
@@ -90,14 +100,28 @@ W = TypeVar("W", bound=Winners)
 Top = Callable[[int], Coroutine[Any, Any, Candidates]]  # a ranker's best ``limit`` candidates
 
 
+Choose = Callable[[Candidates, Candidates, Mapping[str, Member]], W]  # fusion (and grouping)
+
+
 class Searched(NamedTuple, Generic[W]):
     """A search's outcome: both rankers' visible candidates, what ``choose`` made of them, and
-    the complete rows of its ids (in its order; a chunk deleted meanwhile is left out)."""
+    the complete rows of its ids (in its order; a chunk deleted meanwhile is left out). A
+    grouped search also has the candidates' documents (``members``) and every version of the
+    stories shown (``versions``, by group, oldest first)."""
 
     fts: Candidates
     vector: Candidates
     chosen: W
     chunks: list[Chunk]
+    members: Mapping[str, Member] = {}
+    versions: Mapping[str, list[Variant]] = {}
+
+    def versions_of(self, doc_id: str) -> list[Variant]:
+        """The other versions of ``doc_id``'s story (none when the search was not grouped)."""
+        member = self.members.get(doc_id)
+        if member is None:
+            return []
+        return [v for v in self.versions.get(member.cluster_id, []) if v.doc_id != doc_id]
 
 
 class ChunkReader:
@@ -124,23 +148,32 @@ class ChunkReader:
         vector: Callable[[], np.ndarray] | None,
         k: int,
         where: str | None,
-        choose: Callable[[Candidates, Candidates], W],
+        choose: Choose[W],
+        group: bool = False,
     ) -> Searched[W]:
-        """Both rankers' ``k`` candidates (as ``candidates``), ``choose(fts, vector)`` (fusion,
-        run in this thread), then the chosen ids' rows, with the fewest waits in a row.
+        """Both rankers' ``k`` candidates (as ``candidates``), ``choose(fts, vector, members)``
+        (fusion, run in this thread), then the chosen ids' rows, with the fewest waits in a row.
 
-        The candidates' visibility and the chosen rows are read at the same time: both queries
-        are sent once the rankers have answered. When every candidate's document is committed
-        (always, but in the moments a crash's leftovers or a deletion in progress exist), that
-        is the answer; otherwise the rows are dropped, the candidates checked as ``candidates``
-        checks them, ``choose`` run again on those and their rows read: the same result as
-        checking first, one lookup less on the way of every other query.
+        Ungrouped (``members`` is empty): the candidates' visibility and the chosen rows are
+        read at the same time, both queries sent once the rankers have answered. When every
+        candidate's document is committed (always, but in the moments a crash's leftovers or a
+        deletion in progress exist), that is the answer; otherwise the rows are dropped, the
+        candidates checked as ``candidates`` checks them, ``choose`` run again on those and
+        their rows read: the same result as checking first, one lookup less on the way of
+        every other query.
+
+        Grouped (``group``): choosing needs each candidate's story, so the candidates'
+        documents are read (their visibility, their ``Member`` and their stories' versions in
+        one read) while the rows a search without groups would choose are read; grouping then
+        chooses, and only what it chose beyond those is read after (``_grouped``).
         """
         fts_top, vec_top, fts, vec = self._rankers(text, fts_column, vector, k, where)
+        if group:
+            return self._grouped(fts_top, vec_top, k, fts, vec, choose)
         docs = set(fts.doc_ids) | set(vec.doc_ids)
         shown_job = self._start(self._shown(docs))
         try:
-            chosen = choose(fts, vec)
+            chosen = choose(fts, vec, {})
             rows_job = self._start(self._take(_row_ids(chosen.ids, fts, vec)))
         except BaseException:
             shown_job.cancel()
@@ -153,12 +186,62 @@ class ChunkReader:
         if docs <= shown:
             return Searched(fts, vec, chosen, self._in_order(rows_job.result(), chosen.ids))
         rows_job.cancel()
-        log.debug("%d candidate documents not committed; searching again without them",
-                  len(docs - shown))  # fmt: skip
+        _not_committed(docs - shown)
         fts, vec = self._run(self._checked(fts_top, vec_top, k, fts, vec, shown))
-        chosen = choose(fts, vec)
+        chosen = choose(fts, vec, {})
         chunks = self.take(_row_ids(chosen.ids, fts, vec), chosen.ids)
         return Searched(fts, vec, chosen, chunks)
+
+    def _grouped(
+        self,
+        fts_top: Top | None,
+        vec_top: Top | None,
+        k: int,
+        fts: Candidates,
+        vec: Candidates,
+        choose: Choose[W],
+    ) -> Searched[W]:
+        """A grouped search's reads after the rankers': the candidates' documents and their
+        stories' versions in one read (``_stories``) while the rows of the best candidates are
+        read as if every document were its own story (as most are); what grouping then
+        chooses beyond those rows, and the versions of a story named after a document not
+        among the candidates, are read after, together."""
+        docs = set(fts.doc_ids) | set(vec.doc_ids)
+        stories_job = self._start(self._stories(docs))
+        try:
+            guess = choose(fts, vec, {})
+            rows_job = self._start(self._take(_row_ids(guess.ids, fts, vec)))
+        except BaseException:
+            stories_job.cancel()
+            raise
+        try:
+            members, versions = stories_job.result()
+        except BaseException:
+            rows_job.cancel()
+            raise
+        rows: list[dict[str, Any]] = []
+        if docs <= members.keys():
+            rows = rows_job.result()
+        else:
+            rows_job.cancel()
+            _not_committed(docs - members.keys())
+            fts, vec = self._run(self._checked(fts_top, vec_top, k, fts, vec, set(members)))
+            more = (set(fts.doc_ids) | set(vec.doc_ids)) - members.keys()
+            if more:  # found by asking a ranker for more
+                found, listed = self._run(self._stories(more))
+                members, versions = {**members, **found}, {**versions, **listed}
+        chosen = choose(fts, vec, members)
+        doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids, strict=True))
+        have = {r["chunk_id"] for r in rows}
+        missing = [c for c in chosen.ids if c not in have]
+        unlisted = {members[doc_of[c]].cluster_id for c in chosen.ids} - versions.keys()
+        if missing or unlisted:
+            more_rows, listed = self._run(
+                _both(self._take(_row_ids(missing, fts, vec)), self._versions(unlisted))
+            )
+            rows, versions = rows + more_rows, {**versions, **listed}
+        chunks = self._in_order(rows, chosen.ids)
+        return Searched(fts, vec, chosen, chunks, members, versions)
 
     def candidates(
         self,
@@ -280,6 +363,31 @@ class ChunkReader:
             shown.update(rows.column("doc_id").to_pylist())
         return shown
 
+    async def _stories(
+        self, doc_ids: Iterable[str]
+    ) -> tuple[dict[str, Member], dict[str, list[Variant]]]:
+        """The committed documents among ``doc_ids`` with their story (their visibility and
+        ``Member`` in one read), and every version of the stories named after one of them."""
+        wanted = set(doc_ids)
+        rows: list[dict[str, Any]] = []
+        for where in candidate_stories_where(wanted):
+            found = await self._documents.query().where(where).select(STORY_COLUMNS).to_arrow()
+            rows += found.to_pylist()
+        members = {
+            r["doc_id"]: member_of(r)
+            for r in rows
+            if r["doc_id"] in wanted and r["status"] in visibility.VISIBLE_STATUSES
+        }
+        listed = versions_by_story(rows)
+        return members, {story: found for story, found in listed.items() if story in wanted}
+
+    async def _versions(self, stories: Iterable[str]) -> dict[str, list[Variant]]:
+        where = stories_where(stories)
+        if where is None:
+            return {}
+        rows = await self._documents.query().where(where).select(VERSION_COLUMNS).to_arrow()
+        return versions_by_story(rows.to_pylist())
+
     async def _take(self, row_ids: list[int]) -> list[dict[str, Any]]:
         if not row_ids:
             return []
@@ -343,6 +451,16 @@ def refine_factor(refine_rows: int, limit: int) -> int:
     (50, 10, 1)
     """
     return max(1, -(-refine_rows // max(1, limit)))
+
+
+async def _both(a: Coroutine[Any, Any, T], b: Coroutine[Any, Any, U]) -> tuple[T, U]:
+    """Two reads at once."""
+    first, second = await asyncio.gather(a, b)
+    return first, second
+
+
+def _not_committed(docs: set[str]) -> None:
+    log.debug("%d candidate documents not committed; searching again without them", len(docs))
 
 
 def _row_ids(ids: Sequence[str], *rankings: Candidates) -> list[int]:

@@ -42,6 +42,7 @@ from pipeline.store import upkeep, visibility
 from pipeline.store.query import (
     CHUNK_COLUMNS,
     Candidates,
+    Choose,
     ChunkReader,
     Searched,
     W,
@@ -380,15 +381,17 @@ class LanceChunkStore:
         language: str,
         vector: Callable[[], np.ndarray] | None,
         k: int,
-        choose: Callable[[Candidates, Candidates], W],
+        choose: Choose[W],
         filters: SearchFilters | None = None,
+        group: bool = False,
     ) -> Searched[W]:
         """What retrieval runs: both rankers' candidates (as ``candidates``), ``choose`` (the
-        fusion) over them, and the complete rows of the chunks it chose, with the fewest waits
-        in a row (``ChunkReader.search``)."""
+        fusion; with ``group``, over the candidates' stories) over them, and the complete rows
+        of the chunks it chose (with ``group``, and the versions of their stories), with the
+        fewest waits in a row (``ChunkReader.search``)."""
         return self.reader.search(
             text=text, fts_column=self.fts_column_for(language), vector=vector, k=k,
-            where=filter_sql(filters), choose=choose,
+            where=filter_sql(filters), choose=choose, group=group,
         )  # fmt: skip
 
     def take(self, row_ids: Sequence[int], chunk_ids: Sequence[str]) -> list[Chunk]:

@@ -10,8 +10,9 @@ right as documents come and go, and looked up by searches.
   smallest existing label, so labels rarely change.
 - **Delete** (``split``): a group that lost a member is checked again, and splits when the
   member held it together.
-- **Read** (``lookup``, ``members``): the group, date and arrival of the documents a search
-  found, then the other versions of the groups it shows.
+- **Read**: a search reads the group, date and arrival of the documents it found, then the
+  other versions of the groups it shows (``pipeline.store.versions``, on the search path);
+  ``rows_of`` gives a group's rows for ``documents show``.
 - **Rebuild** (``recluster``): every group worked out again from the stored text, after the
   options change or for an index made before documents were grouped.
 """
@@ -28,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from pipeline.models import DocumentRecord, Variant, VariantOptions
+from pipeline.models import DocumentRecord, VariantOptions
 from pipeline.store.minhash import (
     Fingerprint,
     contained,
@@ -38,11 +39,11 @@ from pipeline.store.minhash import (
     translated,
 )
 from pipeline.store.schema import sql_str
+from pipeline.store.versions import CLUSTER, oldest_first
 
 log = logging.getLogger(__name__)
 
 KEYS = "variant_keys"
-CLUSTER = "cluster_id"
 MAX_KEYED = 200  # documents sharing a key with a new one that are looked at, at most
 MAX_CANDIDATES = 50  # of those, the ones sharing most keys are compared with it
 TRANSLATION_PROBES = 20  # nearest chunks in other languages looked at for a translation
@@ -70,15 +71,6 @@ class Placement(NamedTuple):
     clusters: dict[str, str]
     keys: dict[str, list[str]]
     relabel: dict[str, str]
-
-
-class Member(NamedTuple):
-    """What a search needs of a document it found: its group, language, date and arrival."""
-
-    cluster_id: str
-    language: str | None
-    date: dt.date | None
-    ingested_at: dt.datetime | None
 
 
 def mean_vector(vectors: np.ndarray | None) -> np.ndarray | None:
@@ -245,45 +237,6 @@ class VariantIndex:
 
     # --- reads ---
 
-    def lookup(self, doc_ids: Iterable[str]) -> dict[str, Member]:
-        """Group, language, date and arrival of ``doc_ids`` (a document with no group is its
-        own)."""
-        ids = list(dict.fromkeys(doc_ids))
-        if not ids:
-            return {}
-        where = "doc_id IN (" + ", ".join(sql_str(d) for d in ids) + ")"
-        columns = ["doc_id", CLUSTER, "language", "date", "ingested_at"]
-        rows = self.documents.search().where(where).select(columns).limit(None).to_list()
-        return {
-            r["doc_id"]: Member(
-                r[CLUSTER] or r["doc_id"], r["language"], r["date"], r["ingested_at"]
-            )
-            for r in rows
-        }
-
-    def members(self, cluster_ids: Iterable[str]) -> dict[str, list[Variant]]:
-        """The documents of each group, oldest first."""
-        ids = list(dict.fromkeys(cluster_ids))
-        if not ids:
-            return {}
-        listed = ", ".join(sql_str(c) for c in ids)
-        where = f"{CLUSTER} IN ({listed}) OR ({CLUSTER} IS NULL AND doc_id IN ({listed}))"
-        columns = ["doc_id", CLUSTER, "title", "date", "language", "uri", "ingested_at"]
-        rows = self.documents.search().where(where).select(columns).limit(None).to_list()
-        rows.sort(key=_oldest_first)
-        found: dict[str, list[Variant]] = {}
-        for r in rows:
-            found.setdefault(r[CLUSTER] or r["doc_id"], []).append(
-                Variant(
-                    doc_id=r["doc_id"],
-                    title=r["title"],
-                    date=r["date"],
-                    language=r["language"],
-                    uri=r["uri"] or "",
-                )
-            )
-        return found
-
     def rows_of(self, cluster_id: str | None, *, exclude: str) -> list[dict[str, Any]]:
         """The ``documents`` rows of a group but ``exclude``'s (no Markdown, no keys), oldest
         first (by date, then arrival)."""
@@ -292,7 +245,7 @@ class VariantIndex:
         where = f"{CLUSTER} = {sql_str(cluster_id)} AND doc_id != {sql_str(exclude)}"
         columns = [n for n in self.documents.schema.names if n not in ("markdown", KEYS)]
         rows = self.documents.search().where(where).select(columns).limit(None).to_list()
-        return sorted(rows, key=_oldest_first)
+        return sorted(rows, key=oldest_first)
 
     # --- plumbing ---
 
@@ -373,9 +326,6 @@ class VariantIndex:
         return {d: v for d, v in means.items() if v is not None}
 
 
-_EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
-
-
 def _stored_node(row: dict[str, Any], vector: np.ndarray | None) -> _Node:
     label = row.get(CLUSTER) or row["doc_id"]
     text = row.get("markdown") or ""
@@ -414,8 +364,3 @@ def _placement(
         clusters[doc.doc_id] = chosen.setdefault(root, doc.doc_id)
     keys = {d.doc_id: list(prints[d.doc_id].keys) for d in batch}
     return Placement(clusters, keys, relabel)
-
-
-def _oldest_first(row: dict[str, Any]) -> tuple[dt.date, dt.datetime]:
-    """Sort key of a group's rows: by date, then arrival (undated and unknown first)."""
-    return (row["date"] or dt.date.min, row["ingested_at"] or _EPOCH)

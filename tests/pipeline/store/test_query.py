@@ -5,6 +5,7 @@ compaction moved them or a deletion removed them in between."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from pipeline.models import (
 )
 from pipeline.retrieve.fusion import Fusion
 from pipeline.store import Candidates, LanceChunkStore, Searched
+from pipeline.store.versions import Member, member_of, versions_by_story
 
 DIM = 8
 WORDS = ["grève", "dockers", "canicule", "récolte", "tempête", "élection", "marée", "incendie"]
@@ -126,7 +128,7 @@ def test_rows_moved_by_a_compaction_or_deleted_are_handled(store: LanceChunkStor
     assert all(c.text.endswith(f"{int(c.doc_id[:32], 16)}-{c.ordinal}") for c in chunks)
 
 
-def _fuse(fts: Candidates, vec: Candidates) -> Fusion:
+def _fuse(fts: Candidates, vec: Candidates, members: Mapping[str, Member] | None = None) -> Fusion:
     return search_module._fuse(fts, vec, RetrieveOptions(), 5)
 
 
@@ -148,17 +150,37 @@ def _same(a: Searched[Fusion], b: Searched[Fusion]) -> None:
 QUERIES = [("grève dockers", 5), ("canicule récolte", 12), ("tempête marée incendie", 30)]
 
 
+def _members_are_the_candidates_documents(found: Searched[Fusion], grouped: bool) -> None:
+    """A grouped search knows the story of every candidate's document (here each its own) and
+    lists the versions of those shown; an ungrouped one reads neither."""
+    docs = set(found.fts.doc_ids) | set(found.vector.doc_ids)
+    if not grouped:
+        assert not found.members and not found.versions
+        return
+    assert set(found.members) == docs
+    assert all(m.cluster_id == doc for doc, m in found.members.items())
+    assert {c.doc_id for c in found.chunks} <= set(found.versions) <= docs
+    assert all([v.doc_id for v in found.versions[c.doc_id]] == [c.doc_id] for c in found.chunks)
+    assert all(found.versions_of(c.doc_id) == [] for c in found.chunks)
+
+
+@pytest.mark.parametrize("grouped", [False, True], ids=["plain", "grouped"])
 @pytest.mark.parametrize(("text", "near"), QUERIES)
 def test_search_gives_what_checking_first_gives(
-    store: LanceChunkStore, text: str, near: int
+    store: LanceChunkStore, text: str, near: int, grouped: bool
 ) -> None:
     found = store.search(text=text, language="French", vector=lambda: _vec(near), k=6,
-                         choose=_fuse)  # fmt: skip
+                         choose=_fuse, group=grouped)  # fmt: skip
     _same(found, _checked_first(store, text, _vec(near)))
+    _members_are_the_candidates_documents(found, grouped)
 
 
+@pytest.mark.parametrize("grouped", [False, True], ids=["plain", "grouped"])
 def test_uncommitted_candidates_are_searched_again_without_them(
-    store: LanceChunkStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    store: LanceChunkStore,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    grouped: bool,
 ) -> None:
     """Chunks whose document row never came (a crash between the two commits) are among the
     best candidates of both rankers: the search drops its speculative rows, checks, and gives
@@ -187,11 +209,13 @@ def test_uncommitted_candidates_are_searched_again_without_them(
     assert raw[0]["doc_id"] == ghost  # the nearest chunk of all, were it shown
     with caplog.at_level(logging.DEBUG, logger="pipeline.store.query"):
         found = store.search(text="grève dockers", language="French", vector=lambda: near,
-                             k=6, choose=_fuse)  # fmt: skip
+                             k=6, choose=_fuse, group=grouped)  # fmt: skip
     assert "not committed" in caplog.text
     _same(found, _checked_first(store, "grève dockers", near))
     shown = {c.doc_id for c in found.chunks} | set(found.fts.doc_ids) | set(found.vector.doc_ids)
     assert ghost not in shown and len(found.vector.chunk_ids) == 6
+    _members_are_the_candidates_documents(found, grouped)
+    assert ghost not in found.members
 
 
 def test_vector_settings_reach_the_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,3 +245,43 @@ def test_vector_settings_reach_the_query(tmp_path: Path, monkeypatch: pytest.Mon
     store.search_vector(_vec(1), k=10)
     store.candidates(text=None, language="", vector=lambda: _vec(1), k=50)
     assert seen == {"refine_factor": [30, 6], "nprobes": [40, 40]}
+
+
+def test_a_grouped_search_shows_one_version_per_story_and_lists_the_others(
+    store: LanceChunkStore,
+) -> None:
+    """Stories across the candidates: one named after a document the search does not find (its
+    versions are read after grouping), one named after a candidate (read with the candidates'
+    documents). The search gives what grouping the checked candidates, then reading their rows
+    and every story's documents, gives."""
+    text, vector = "grève dockers", _vec(5)
+    opts = RetrieveOptions(k=5, group_variants=True)
+    fts, vec = store.candidates(text=text, language="French", vector=lambda: vector, k=6)
+    found_docs = list(dict.fromkeys(fts.doc_ids[:1] + vec.doc_ids[:1] + fts.doc_ids + vec.doc_ids))
+    others = [_doc_id(n) for n in range(24) if _doc_id(n) not in found_docs]
+    story = {found_docs[0]: others[0], found_docs[1]: others[0], others[0]: others[0],
+             found_docs[2]: found_docs[2], others[1]: found_docs[2]}  # fmt: skip
+    for doc, label in story.items():
+        store.documents.update(where=f"doc_id = '{doc}'", values={"cluster_id": label})
+
+    def choose(f: Candidates, v: Candidates, m: Mapping[str, Member]) -> Fusion:
+        return search_module._choose(f, v, m, opts, 5, "fr")
+
+    found = store.search(text=text, language="French", vector=lambda: vector, k=6, group=True,
+                         choose=choose)  # fmt: skip
+
+    columns = ["doc_id", "cluster_id", "title", "date", "language", "uri", "ingested_at"]
+    rows = store.documents.search().select(columns).limit(None).to_list()
+    members = {r["doc_id"]: member_of(r) for r in rows if r["doc_id"] in found_docs}
+    chosen = search_module._choose(fts, vec, members, opts, 5, "fr")
+    at = dict(zip(fts.chunk_ids + vec.chunk_ids, [*fts.row_ids, *vec.row_ids], strict=True))
+    assert found.chosen == chosen
+    assert found.chunks == store.take([int(at[c]) for c in chosen.ids], chosen.ids)
+    shown = {c.doc_id for c in found.chunks}
+    assert not {found_docs[0], found_docs[1]} <= shown  # two versions of one story: one shown
+    listed = versions_by_story(rows)
+    for doc in shown:
+        versions = listed[members[doc].cluster_id]
+        assert found.versions_of(doc) == [v for v in versions if v.doc_id != doc]
+    listed_ids = {v.doc_id for d in shown for v in found.versions_of(d)}
+    assert others[0] in listed_ids and others[1] in listed_ids  # read after, and with, grouping
