@@ -27,7 +27,7 @@ import numpy as np
 
 from pipeline.models import SearchFilters, StoreOptions
 from pipeline.store import LanceChunkStore
-from pipeline.store.query import nearest
+from pipeline.store.candidates import nearest
 from pipeline.store.schema import filter_sql
 from pipeline.store.upkeep import vector_index_config
 

@@ -2,6 +2,7 @@
 table (text, vector, metadata, one full-text index per language).
 
 - ``tables``: ``LanceChunkStore``, reads and idempotent writes of both tables;
+- ``candidates``: what each ranker returns (ids, scores, row ids) and the vector query;
 - ``query``: the read path of searches: both rankers' candidates at once, then the winners' rows
   read while the candidates' visibility is checked (grouped: after their stories are read, and
   beside the versions of the stories shown);
@@ -15,8 +16,9 @@ table (text, vector, metadata, one full-text index per language).
 from __future__ import annotations
 
 from pipeline.errors import StorageError
+from pipeline.store.candidates import Candidates
 from pipeline.store.errors import as_storage_error, os_error_code, storage_reason
-from pipeline.store.query import Candidates, Searched
+from pipeline.store.query import Searched
 from pipeline.store.tables import DocumentWrite, LanceChunkStore, check_location
 
 __all__ = [

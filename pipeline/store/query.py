@@ -20,19 +20,24 @@ store's own writes at once, as before.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
-import pyarrow as pa
 
 from pipeline.errors import ConfigError
-from pipeline.models import Chunk, PageRegion, StoreOptions, Variant
-from pipeline.spans import spans_from_json
+from pipeline.models import Chunk, StoreOptions, Variant
 from pipeline.store import visibility
+from pipeline.store.candidates import (
+    CHUNK_COLUMNS,
+    NO_CANDIDATES,
+    Candidates,
+    chunk_from_row,
+    nearest,
+    row_ids_of,
+)
 from pipeline.store.schema import sql_str
 from pipeline.store.versions import (
     STORY_COLUMNS,
@@ -49,44 +54,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 U = TypeVar("U")
 
-CHUNK_COLUMNS = [
-    "chunk_id", "doc_id", "ordinal", "text", "heading_path", "page_start", "page_end",
-    "title", "source", "date", "language", "collection", "regions", "spans", "furniture",
-]  # fmt: skip
-
-
-class Candidates(NamedTuple):
-    """One ranker's candidates, best first: what fusion reads. ``scores`` are BM25 scores
-    (higher is better) or cosine distances (lower is better); ``row_ids`` address the rows for
-    ``ChunkReader.take``."""
-
-    chunk_ids: list[str]
-    doc_ids: list[str]
-    scores: np.ndarray
-    row_ids: np.ndarray
-
-    @classmethod
-    def from_arrow(cls, table: pa.Table, score: str) -> Candidates:
-        return cls(
-            chunk_ids=table.column("chunk_id").to_pylist(),
-            doc_ids=table.column("doc_id").to_pylist(),
-            scores=table.column(score).to_numpy().astype(np.float64),
-            row_ids=table.column("_rowid").to_numpy(),
-        )
-
-    def subset(self, keep: Sequence[int]) -> Candidates:
-        """The candidates at positions ``keep``, in that order."""
-        if len(keep) == len(self.chunk_ids):
-            return self
-        at = np.asarray(keep, dtype=np.intp)
-        return Candidates(
-            [self.chunk_ids[i] for i in keep], [self.doc_ids[i] for i in keep],
-            self.scores[at], self.row_ids[at],
-        )  # fmt: skip
-
-
 WIDEN = 64  # a search looks this many times deeper at most to fill k with visible chunks
-NO_CANDIDATES = Candidates([], [], np.zeros(0), np.zeros(0, dtype=np.uint64))
 
 
 class Winners(Protocol):
@@ -174,7 +142,7 @@ class ChunkReader:
         shown_job = self._start(self._shown(docs))
         try:
             chosen = choose(fts, vec, {})
-            rows_job = self._start(self._take(_row_ids(chosen.ids, fts, vec)))
+            rows_job = self._start(self._take(row_ids_of(chosen.ids, fts, vec)))
         except BaseException:
             shown_job.cancel()
             raise
@@ -189,7 +157,7 @@ class ChunkReader:
         _not_committed(docs - shown)
         fts, vec = self._run(self._checked(fts_top, vec_top, k, fts, vec, shown))
         chosen = choose(fts, vec, {})
-        chunks = self.take(_row_ids(chosen.ids, fts, vec), chosen.ids)
+        chunks = self.take(row_ids_of(chosen.ids, fts, vec), chosen.ids)
         return Searched(fts, vec, chosen, chunks)
 
     def _grouped(
@@ -210,7 +178,7 @@ class ChunkReader:
         stories_job = self._start(self._stories(docs))
         try:
             guess = choose(fts, vec, {})
-            rows_job = self._start(self._take(_row_ids(guess.ids, fts, vec)))
+            rows_job = self._start(self._take(row_ids_of(guess.ids, fts, vec)))
         except BaseException:
             stories_job.cancel()
             raise
@@ -237,7 +205,7 @@ class ChunkReader:
         unlisted = {members[doc_of[c]].cluster_id for c in chosen.ids} - versions.keys()
         if missing or unlisted:
             more_rows, listed = self._run(
-                _both(self._take(_row_ids(missing, fts, vec)), self._versions(unlisted))
+                _both(self._take(row_ids_of(missing, fts, vec)), self._versions(unlisted))
             )
             rows, versions = rows + more_rows, {**versions, **listed}
         chunks = self._in_order(rows, chosen.ids)
@@ -406,53 +374,6 @@ class ChunkReader:
         return self._start(coro).result()
 
 
-async def nearest(
-    table: Any,
-    vector: np.ndarray,
-    opts: StoreOptions,
-    *,
-    limit: int,
-    where: str | None,
-    columns: list[str],
-) -> pa.Table:
-    """The ``limit`` nearest rows to ``vector`` under ``where`` (a prefilter) in the async
-    ``table``: ``columns`` and the row id, nearest first; the vector query of every search, and
-    of the scale bench's sweep.
-
-    With an IVF index, exactly ``vector_nprobes`` partitions are searched: LanceDB, left free
-    to search more (``maximum_nprobes(0)``), searched more on every query, filter or not (at 1M
-    chunks: 24 ms instead of 13 unfiltered, 91 instead of 33 with a 3-year filter, for a
-    recall@10 of 0.953 instead of 0.947). Only when a filter leaves fewer than ``limit`` rows in
-    those partitions is the query run again without that bound. The best
-    ``vector_refine_rows`` are re-ranked on their full vectors (``refine_factor``).
-    """
-    query = np.asarray(vector, dtype=np.float32)
-
-    async def run(bounded: bool) -> pa.Table:
-        q = table.query().nearest_to(query).column("vector").distance_type("cosine")
-        q = q.nprobes(opts.vector_nprobes) if bounded else q.maximum_nprobes(0)
-        q = q.refine_factor(refine_factor(opts.vector_refine_rows, limit))
-        if where:
-            q = q.where(where)  # a prefilter: the filter applies before the nearest are chosen
-        return await q.select(columns).with_row_id().limit(limit).to_arrow()
-
-    found = await run(bounded=True)
-    if where and found.num_rows < limit:  # a selective filter: look beyond those partitions
-        found = await run(bounded=False)
-    return found
-
-
-def refine_factor(refine_rows: int, limit: int) -> int:
-    """Lance's ``refine_factor`` (a multiple of the limit) that re-ranks about ``refine_rows``
-    index candidates on their full vectors whatever the limit, at least the limit itself (so
-    the distances returned are exact).
-
-    >>> refine_factor(500, 10), refine_factor(500, 50), refine_factor(500, 800)
-    (50, 10, 1)
-    """
-    return max(1, -(-refine_rows // max(1, limit)))
-
-
 async def _both(a: Coroutine[Any, Any, T], b: Coroutine[Any, Any, U]) -> tuple[T, U]:
     """Two reads at once."""
     first, second = await asyncio.gather(a, b)
@@ -461,14 +382,6 @@ async def _both(a: Coroutine[Any, Any, T], b: Coroutine[Any, Any, U]) -> tuple[T
 
 def _not_committed(docs: set[str]) -> None:
     log.debug("%d candidate documents not committed; searching again without them", len(docs))
-
-
-def _row_ids(ids: Sequence[str], *rankings: Candidates) -> list[int]:
-    """The row ids of ``ids``, found among the rankings' candidates."""
-    row_of: dict[str, int] = {}
-    for found in rankings:
-        row_of |= dict(zip(found.chunk_ids, found.row_ids.tolist(), strict=True))
-    return [row_of[i] for i in ids]
 
 
 def _async(table: Any) -> Any:
@@ -483,15 +396,3 @@ def _async(table: Any) -> Any:
             "archivist needs lancedb>=0.40, whose synchronous tables run over async ones"
         )
     return inner
-
-
-def chunk_from_row(row: dict[str, Any]) -> Chunk:
-    """A ``Chunk`` from a row of the chunks table (``CHUNK_COLUMNS``)."""
-    data = {k: row.get(k) for k in CHUNK_COLUMNS}
-    data["heading_path"] = list(row.get("heading_path") or [])
-    data["collection"] = data["collection"] or "default"
-    data["source"] = data["source"] or ""
-    data["regions"] = [PageRegion(**r) for r in json.loads(row.get("regions") or "[]")]
-    data["spans"] = spans_from_json(row.get("spans"))
-    data["furniture"] = row.get("furniture") or ""
-    return Chunk(**data)

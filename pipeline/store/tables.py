@@ -39,15 +39,8 @@ from pipeline.models import (
 )
 from pipeline.spans import spans_json
 from pipeline.store import upkeep, visibility
-from pipeline.store.query import (
-    CHUNK_COLUMNS,
-    Candidates,
-    Choose,
-    ChunkReader,
-    Searched,
-    W,
-    chunk_from_row,
-)
+from pipeline.store.candidates import CHUNK_COLUMNS, Candidates, chunk_from_row
+from pipeline.store.query import Choose, ChunkReader, Searched, W
 from pipeline.store.schema import (
     CHUNKS,
     DOCUMENTS,
