@@ -17,7 +17,7 @@ from rich.table import Table
 from cli.app import JsonOpt
 from cli.eval_app import eval_app
 from cli.render import console, err_console
-from evals.retrieval import DEFAULT_MODES
+from evals.results import DEFAULT_MODES  # light: evals.retrieval loads the pipeline
 from pipeline.errors import ArchivistError
 
 if TYPE_CHECKING:

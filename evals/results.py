@@ -33,6 +33,12 @@ class QueryRow(BaseModel):
     metrics: dict[str, float]
 
 
+MODES = ("fts", "vector", "hybrid", "hybrid+rerank")
+# What runs offline with the default settings: the reranker of "hybrid+rerank" needs a model
+# (a cross-encoder from a hub, or the e5 extra's embedder), so it is asked for by name.
+DEFAULT_MODES = ("fts", "vector", "hybrid")
+
+
 class ModeResult(BaseModel):
     """One retrieval mode over every judged query (or why it could not run)."""
 

@@ -29,17 +29,20 @@ from collections.abc import Callable, Sequence
 from evals.beir import BeirDataset, Query
 from evals.collection import EvalIndex
 from evals.metrics import first_relevant_rank, mean_metrics, ranking_metrics
-from evals.results import IndexInfo, ModeResult, QueryRow, RetrievalEval
+from evals.results import (
+    DEFAULT_MODES,
+    MODES,
+    IndexInfo,
+    ModeResult,
+    QueryRow,
+    RetrievalEval,
+)
 from pipeline.errors import ArchivistError
 from pipeline.models import Hit, RerankOptions
 from pipeline.retrieve import Reranker, make_reranker, retrieve
 
 log = logging.getLogger(__name__)
 
-MODES = ("fts", "vector", "hybrid", "hybrid+rerank")
-# What runs offline with the default settings: the reranker of "hybrid+rerank" needs a model
-# (a cross-encoder from a hub, or the e5 extra's embedder), so it is asked for by name.
-DEFAULT_MODES = ("fts", "vector", "hybrid")
 MIN_CANDIDATES = 40  # chunks per ranker: enough for 20 distinct documents (recall@20)
 RANKING_DEPTH = 20
 
