@@ -90,6 +90,7 @@ class _PageScan:
     layout_tried: bool = False  # the model was run (or failed) on this page already
     model_tables: list[TableBlock] | None = None  # tables only the model saw
     dropped: list[Dropped] = field(default_factory=list)
+    aside: list[TextLine] = field(default_factory=list)  # text layer lines in another direction
     markdown: str | None = None
     confidence: float | None = None
     result: PageResult | None = None
@@ -156,7 +157,7 @@ def _scan_page(
     scan = _PageScan(n, page.rect.width, page.rect.height)
     textpage = page.get_textpage(flags=TEXT_FLAGS)  # one extraction serves lines and tables
     layer = read_text_layer(page, textpage)
-    scan.lines, scan.rotation = layer.lines, layer.rotation
+    scan.lines, scan.rotation, scan.aside = layer.lines, layer.rotation, layer.aside
     unrotated = page.rect * page.derotation_matrix  # the frame text coordinates live in
     scan.frame = (unrotated.width, unrotated.height)
     if layer.rotation in (90, 270):
@@ -326,14 +327,19 @@ def _give_roles(scan: _PageScan, opts: ConvertOptions, errors: list[StageError])
             line.role = role
 
 
+_ASIDE = "text in another direction than the page's (a margin stamp or note)"
+
+
 def _layout_all(scans: list[_PageScan], opts: ConvertOptions, errors: list[StageError]) -> None:
     live = [s for s in scans if s.result is None and s.markdown is None]
     for scan in live:
         _give_roles(scan, opts, errors)
+        if scan.method == "text":  # read from the text layer: say what it left out, and why
+            scan.dropped = [Dropped(line, _ASIDE) for line in scan.aside]
     if opts.remove_furniture:
         pages = [PageLines(s.lines, *s.frame, modelled=s.regions is not None) for s in live]
         for scan, page in zip(live, remove_furniture(pages), strict=True):
-            scan.lines, scan.dropped = page.kept, page.dropped
+            scan.lines, scan.dropped = page.kept, scan.dropped + page.dropped
     for scan in live:
         try:
             finder = _finder(scan, errors) if opts.tables else None

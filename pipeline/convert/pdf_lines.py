@@ -11,7 +11,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pymupdf
@@ -129,9 +129,13 @@ class TextLayer:
     ``invisible`` counts characters drawn invisibly (render mode 3, zero alpha: an OCR layer
     laid over a scan); ``unmapped`` counts characters the PDF gives no Unicode for (U+FFFD,
     private use, control codes); ``rotation`` is how far the lines were turned to read upright.
+    ``aside`` are the lines left out because they run in another direction than the page's
+    text (a vertical download stamp, an arXiv identifier; on a page printed sideways, its upright
+    page number), in the same frame as ``lines``: the converter lists them as furniture.
     """
 
     lines: list[TextLine]
+    aside: list[TextLine] = field(default_factory=list)
     chars: int = 0
     invisible: int = 0
     unmapped: int = 0
@@ -169,13 +173,16 @@ def read_text_layer(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None
             direction = (round(raw["dir"][0]), round(raw["dir"][1]))
             (upright if direction == (1, 0) else turned.setdefault(direction, [])).append(line)
     layer.lines = upright
+    layer.aside = [ln for lines in turned.values() for ln in lines]
     main = max(turned.items(), key=lambda kv: sum(len(ln.text) for ln in kv[1]), default=None)
     if main and sum(len(ln.text) for ln in main[1]) > sum(len(u.text) for u in upright):
         # A page printed sideways: its text is the content. Turn it upright for layout.
         layer.rotation = _DIR_ROTATION.get(main[0], 0)
+        others = upright + [ln for d, lines in turned.items() if d != main[0] for ln in lines]
         layer.lines = [_turn(ln, layer.rotation, visible) for ln in main[1]]
+        layer.aside = [_turn(ln, layer.rotation, visible) for ln in others]
         if not layer.rotation:  # an odd angle: keep the lines as they are
-            layer.lines = upright + main[1]
+            layer.lines, layer.aside = upright + main[1], others[len(upright) :]
     return layer
 
 

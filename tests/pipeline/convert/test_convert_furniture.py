@@ -85,3 +85,35 @@ def test_runs_on_needs_normal_leading_same_style_and_an_open_sentence() -> None:
     assert not runs_on(top, [top, far])  # a gap sets a header apart
     small = _line("notes follow for the week, with the tides and the berths taken.", 82, size=7)
     assert not runs_on(top, [top, small])
+
+
+STAMP = "Downloaded from https://journals.example.org/doi/JHS-7731 by guest on 12 July 2017"
+
+
+def stamped_page(page: pymupdf.Page) -> None:
+    """A page of body text with a publisher's download stamp up its left margin."""
+    lines_at(page, 72, [" ".join(MORE)[:90], " ".join(MORE)[90:]] * 6)
+    page.insert_text((30, 640), STAMP, fontsize=7, rotate=90)
+
+
+def sideways_page(page: pymupdf.Page) -> None:
+    """A page printed sideways (a wide table turned on the sheet) with an upright folio."""
+    for i in range(12):
+        page.insert_text((80 + 14 * i, 700), f"Row {i}: tonnage landed at the north quay {i * 7}",
+                         fontsize=10, rotate=90)  # fmt: skip
+    page.insert_text((290, 770), "Folio 9 of 12", fontsize=8)
+
+
+def test_text_in_another_direction_is_left_out_and_listed_with_its_reason() -> None:
+    doc = convert_document(source(make_pdf(stamped_page, sideways_page), "stamped.pdf"))
+    stamped, sideways = doc.pages
+    assert "JHS-7731" not in stamped.markdown and "pilots reported" in stamped.markdown
+    stamp = next(f for f in stamped.furniture if "JHS-7731" in f.text)
+    assert "direction" in stamp.reason
+    assert stamp.box.x1 < 72 and stamp.box.y1 - stamp.box.y0 > 200  # up the left margin
+    assert "Row 11: tonnage landed" in sideways.markdown and "Folio" not in sideways.markdown
+    folio = next(f for f in sideways.furniture if f.text == "Folio 9 of 12")
+    assert "direction" in folio.reason
+    assert folio.box.x1 <= 792 and folio.box.y1 <= 612  # in the frame of the page turned upright
+    sidecar = json.loads(provenance_json(doc))
+    assert any("JHS-7731" in f["text"] for f in sidecar["pages"][0]["furniture"])
