@@ -330,6 +330,15 @@ def _give_roles(scan: _PageScan, opts: ConvertOptions, errors: list[StageError])
 _ASIDE = "text in another direction than the page's (a margin stamp or note)"
 
 
+def _read_into(dropped: Dropped, tables: Sequence[TableBlock]) -> bool:
+    """Whether a line set aside for its direction was read into a table's cells after all (a
+    rotated column header: the table finder reads cells in any direction), so it is not lost."""
+    line = dropped.line
+    x, y = (line.x0 + line.x1) / 2, (line.y0 + line.y1) / 2
+    text = line.text.strip()
+    return dropped.reason == _ASIDE and any(t.contains(x, y) and text in t.markdown for t in tables)
+
+
 def _layout_all(scans: list[_PageScan], opts: ConvertOptions, errors: list[StageError]) -> None:
     live = [s for s in scans if s.result is None and s.markdown is None]
     for scan in live:
@@ -347,6 +356,7 @@ def _layout_all(scans: list[_PageScan], opts: ConvertOptions, errors: list[Stage
                 cut = column_cutter(None, scan, opts)  # an OCR'd page: on its stand-in page
                 _find_model_tables(scan, errors, cut)
             tables = _tables(scan, opts, errors) + (scan.model_tables or [])
+            scan.dropped = [d for d in scan.dropped if not _read_into(d, tables)]
             scan.blocks = layout_page(scan.lines, sorted(tables, key=lambda t: t.y0), finder)
         except Exception as e:
             scan.result = _failed(scan.number, scan.width, scan.height, e, errors)

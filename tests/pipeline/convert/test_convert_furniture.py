@@ -117,3 +117,27 @@ def test_text_in_another_direction_is_left_out_and_listed_with_its_reason() -> N
     assert folio.box.x1 <= 792 and folio.box.y1 <= 612  # in the frame of the page turned upright
     sidecar = json.loads(provenance_json(doc))
     assert any("JHS-7731" in f["text"] for f in sidecar["pages"][0]["furniture"])
+
+
+def ruled_table_with_rotated_headers(page: pymupdf.Page) -> None:
+    """A ruled table whose column headers are printed vertically, as narrow columns often are."""
+    xs, ys = [72, 252, 312, 372, 432], [100, 190, 215, 240, 265]
+    for x in xs:
+        page.draw_line((x, ys[0]), (x, ys[-1]))
+    for y in ys:
+        page.draw_line((xs[0], y), (xs[-1], y))
+    page.insert_text((80, 150), "Harbour office action", fontsize=9)
+    for x, head in zip(xs[1:-1], ["PILOTS", "CUSTOMS", "QUAYMASTER"], strict=True):
+        page.insert_text((x + 34, 185), head, fontsize=9, rotate=90)
+    for row, y in enumerate(ys[1:-1]):
+        page.insert_text((80, y + 16), f"Berth request {row + 1}", fontsize=9)
+        for x in xs[1:-1]:
+            page.insert_text((x + 26, y + 16), "X", fontsize=9)
+    lines_at(page, 300, MORE)  # the page goes on below the table
+
+
+def test_rotated_text_read_into_a_table_is_not_listed_as_set_aside() -> None:
+    doc = convert_document(source(make_pdf(ruled_table_with_rotated_headers), "table.pdf"))
+    page = doc.pages[0]
+    assert "| Harbour office action | PILOTS | CUSTOMS | QUAYMASTER |" in page.markdown
+    assert not any(head in f.text for f in page.furniture for head in ("PILOTS", "QUAYMASTER"))
