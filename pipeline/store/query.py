@@ -139,18 +139,7 @@ class ChunkReader:
         if group:
             return self._grouped(fts_top, vec_top, k, fts, vec, choose)
         docs = set(fts.doc_ids) | set(vec.doc_ids)
-        shown_job = self._start(self._shown(docs))
-        try:
-            chosen = choose(fts, vec, {})
-            rows_job = self._start(self._take(row_ids_of(chosen.ids, fts, vec)))
-        except BaseException:
-            shown_job.cancel()
-            raise
-        try:
-            shown = shown_job.result()
-        except BaseException:
-            rows_job.cancel()
-            raise
+        shown, chosen, rows_job = self._beside_rows(self._shown(docs), fts, vec, choose)
         if docs <= shown:
             return Searched(fts, vec, chosen, self._in_order(rows_job.result(), chosen.ids))
         rows_job.cancel()
@@ -175,18 +164,7 @@ class ChunkReader:
         chooses beyond those rows, and the versions of a story named after a document not
         among the candidates, are read after, together."""
         docs = set(fts.doc_ids) | set(vec.doc_ids)
-        stories_job = self._start(self._stories(docs))
-        try:
-            guess = choose(fts, vec, {})
-            rows_job = self._start(self._take(row_ids_of(guess.ids, fts, vec)))
-        except BaseException:
-            stories_job.cancel()
-            raise
-        try:
-            members, versions = stories_job.result()
-        except BaseException:
-            rows_job.cancel()
-            raise
+        (members, versions), _, rows_job = self._beside_rows(self._stories(docs), fts, vec, choose)
         rows: list[dict[str, Any]] = []
         if docs <= members.keys():
             rows = rows_job.result()
@@ -210,6 +188,30 @@ class ChunkReader:
             rows, versions = rows + more_rows, {**versions, **listed}
         chunks = self._in_order(rows, chosen.ids)
         return Searched(fts, vec, chosen, chunks, members, versions)
+
+    def _beside_rows(
+        self,
+        check: Coroutine[Any, Any, T],
+        fts: Candidates,
+        vec: Candidates,
+        choose: Choose[W],
+    ) -> tuple[T, W, Future[list[dict[str, Any]]]]:
+        """``check`` (a read of the candidates' documents) sent, then ``choose`` run as if no
+        document had another version and the rows it chose sent: ``check``'s answer, that
+        choice and the rows' read, still running (cancel it if ``check`` says the choice does
+        not stand). Either read is cancelled when the other step fails."""
+        check_job = self._start(check)
+        try:
+            chosen = choose(fts, vec, {})
+            rows_job = self._start(self._take(row_ids_of(chosen.ids, fts, vec)))
+        except BaseException:
+            check_job.cancel()
+            raise
+        try:
+            return check_job.result(), chosen, rows_job
+        except BaseException:
+            rows_job.cancel()
+            raise
 
     def candidates(
         self,
