@@ -70,8 +70,8 @@ def retrieve(
         language_name = _LANG_NAMES.get(code or "", "")
     limit = max(opts.k, reranker.depth) if reranker else opts.k
     # Both rankers at once (the question is embedded while the full-text query runs), fused (and
-    # grouped) in this thread; the winners' rows read while the candidates' visibility is checked
-    # or, grouped, after their documents' stories are read and beside the stories' versions.
+    # grouped) in this thread; the winners' rows read while the candidates' documents are read
+    # (their visibility; grouped, their stories and versions too).
     found = store.search(
         text=query if opts.mode in ("hybrid", "fts") else None,
         language=language_name,

@@ -13,9 +13,10 @@ best-ranked version, so grouping never pushes a story down: it only frees the pl
 versions took for other stories.
 
 The documents' stories come with the search's candidates (``Searched.members``, read with their
-visibility), and the versions listed on each hit are read beside the winners' rows
-(``Searched.versions``): a grouped search waits on one read more than an ungrouped one (the
-documents, before choosing), all on LanceDB's async path.
+visibility and, for most stories, their versions: ``Searched.versions``), while the rows a
+search without groups would show are read (``pipeline.store.query``); grouping adds no read to
+the search's way unless it shows a chunk beyond those rows or a story named after a document the
+search did not find.
 
 >>> shown = group_variants(fused, doc_of, members, limit=10)   # doctest: +SKIP
 """
