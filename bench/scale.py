@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_data import batches, load_corpus, queries
@@ -42,9 +44,12 @@ from scale_recall import LAYOUTS, date_windows, has_vector_index, recall
 from scale_report import write_projection
 
 from pipeline.embed import make_embedder
-from pipeline.models import EmbedOptions, RetrieveOptions, StoreOptions
+from pipeline.lang import question_language
+from pipeline.models import EmbedOptions, RetrieveOptions, SearchFilters, StoreOptions
 from pipeline.retrieve import retrieve
 from pipeline.store import LanceChunkStore
+from pipeline.store.candidates import CHUNK_COLUMNS, refine_factor
+from pipeline.store.schema import LANGUAGE_CODES, filter_sql
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -228,18 +233,27 @@ def timed(fn: Callable[[int], object], n: int, concurrency: int) -> dict[str, fl
 def latency(
     store: LanceChunkStore, emb: QueryVectors, qs: list[str], concurrency: Sequence[int]
 ) -> list[dict[str, Any]]:
+    """Timed cells: each mode of ``retrieve`` (hybrid with story grouping, the default; vector;
+    full-text), then two references on the same table, one thread: our hybrid without grouping
+    (``hybrid-ungrouped``) and LanceDB's own hybrid query (``engine-hybrid``, ``engine_hybrid``)."""
     windows = date_windows(len(qs))
     cells = []
-    for mode in ("hybrid", "vector", "fts"):
-        opts = RetrieveOptions(mode=mode)
+    runs: list[tuple[str, Callable[[str, SearchFilters | None], object], Sequence[int]]] = [
+        (mode, _ours(store, emb, RetrieveOptions(mode=mode)), concurrency)
+        for mode in ("hybrid", "vector", "fts")
+    ]
+    runs += [
+        ("hybrid-ungrouped", _ours(store, emb, RetrieveOptions(group_variants=False)), [1]),
+        ("engine-hybrid", functools.partial(engine_hybrid, store, emb), [1]),
+    ]
+    for mode, query, threads in runs:
         for filtered in (False, True):
 
-            def one(i: int, opts: RetrieveOptions = opts, filtered: bool = filtered) -> None:
-                f = windows[i % len(qs)] if filtered else None
-                retrieve(qs[i % len(qs)], store=store, embedder=emb, opts=opts, filters=f)
+            def one(i: int, query: Any = query, filtered: bool = filtered) -> None:
+                query(qs[i % len(qs)], windows[i % len(qs)] if filtered else None)
 
             timed(one, min(20, len(qs)), 2)  # warm caches (not reported)
-            for c in concurrency:
+            for c in threads:
                 cell = {"mode": mode, "date_filter": filtered, "concurrency": c, "load": load()}
                 cell |= timed(one, len(qs), c)
                 print(f"  {cell}", flush=True)
@@ -247,15 +261,54 @@ def latency(
     return cells
 
 
+def _ours(
+    store: LanceChunkStore, emb: QueryVectors, opts: RetrieveOptions
+) -> Callable[[str, SearchFilters | None], object]:
+    def query(text: str, filters: SearchFilters | None) -> object:
+        return retrieve(text, store=store, embedder=emb, opts=opts, filters=filters)
+
+    return query
+
+
+def engine_hybrid(
+    store: LanceChunkStore, emb: QueryVectors, text: str, filters: SearchFilters | None
+) -> pa.Table:
+    """LanceDB's own hybrid query on the chunks table, as close to ours as its API allows: the
+    question's full-text column, the store's probes and re-ranked rows, the same filter (as a
+    prefilter), the same columns of the same number of hits (``k``), fused by RRF (its default).
+    It asks each ranker for those ``k`` only, where ours fuses ``candidates`` (50) from each,
+    and has none of what our layer adds: no visibility check, no document evidence, no
+    grouping."""
+    opts, k = store.opts, RetrieveOptions().k
+    code = question_language(text, store.languages)
+    names = {c: name.capitalize() for name, c in LANGUAGE_CODES.items()}
+    column = store.fts_column_for(names.get(code or "", ""))
+    q = store.chunks.search(query_type="hybrid", vector_column_name="vector", fts_columns=column)
+    q = q.vector(emb.embed_query(text)).text(text).distance_type("cosine")
+    q = q.nprobes(opts.vector_nprobes).refine_factor(refine_factor(opts.vector_refine_rows, k))
+    where = filter_sql(filters)
+    if where:
+        q = q.where(where, prefilter=True)
+    return q.select(CHUNK_COLUMNS).limit(k).to_arrow()
+
+
 def ratios(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Hybrid p50 / full-text p50 of the same run, per filter case and concurrency."""
+    """Hybrid p50 over full-text p50 of the same run, per filter case and concurrency; with one
+    thread, also over our ungrouped hybrid and over LanceDB's own hybrid query."""
     p50 = {(c["mode"], c["date_filter"], c["concurrency"]): c["p50_ms"] for c in cells}
-    return [
-        {"date_filter": f, "concurrency": c, "hybrid_p50_ms": h,
-         "fts_p50_ms": p50[("fts", f, c)], "ratio": round(h / p50[("fts", f, c)], 2)}
-        for (mode, f, c), h in p50.items()
-        if mode == "hybrid" and p50.get(("fts", f, c))
-    ]  # fmt: skip
+    out = []
+    for (mode, f, c), h in p50.items():
+        if mode != "hybrid" or not p50.get(("fts", f, c)):
+            continue
+        fts = p50[("fts", f, c)]
+        row = {"date_filter": f, "concurrency": c, "hybrid_p50_ms": h, "fts_p50_ms": fts,
+               "ratio": round(h / fts, 2)}  # fmt: skip
+        for ref in ("hybrid-ungrouped", "engine-hybrid"):
+            if p50.get((ref, f, c)):
+                row[f"{ref}_p50_ms"] = p50[(ref, f, c)]
+                row[f"over_{ref.replace('-', '_')}"] = round(h / p50[(ref, f, c)], 2)
+        out.append(row)
+    return out
 
 
 def store_options(args: argparse.Namespace) -> StoreOptions:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.models import SearchFilters, StoreOptions
+from pipeline.models import RetrieveOptions, SearchFilters, StoreOptions
 from pipeline.store import LanceChunkStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -97,3 +97,38 @@ def test_the_store_searches_what_the_bench_wrote(loaded: tuple) -> None:
     window = SearchFilters(date_from=dt.date(1990, 1, 1), date_to=dt.date(1992, 12, 31))
     dated = store.search_vector(vector, k=20, filters=window)
     assert all(window.date_from <= c.date <= window.date_to for c, _ in dated)
+
+
+def test_the_engine_reference_searches_the_same_table_with_the_same_filter(loaded: tuple) -> None:
+    from scale import QueryVectors, engine_hybrid
+
+    store, written = loaded
+    first = written[0][0]
+    text = " ".join(first["text"][0].as_py().split()[:6])
+    vector = np.asarray(first["vector"][0].as_py(), dtype=np.float32)
+    emb = QueryVectors("fake", DIM, {text: vector})
+    found = engine_hybrid(store, emb, text, None)
+    assert found.num_rows == RetrieveOptions().k  # the hits a search shows
+    assert {"chunk_id", "text", "spans"} <= set(found.column_names)
+    assert first["chunk_id"][0].as_py() in found["chunk_id"].to_pylist()  # both rankers' best
+    window = SearchFilters(date_from=dt.date(1990, 1, 1), date_to=dt.date(1992, 12, 31))
+    dated = engine_hybrid(store, emb, text, window).column("date").to_pylist()
+    assert dated and all(window.date_from <= d <= window.date_to for d in dated)
+
+
+def test_ratios_set_hybrid_beside_full_text_and_both_references() -> None:
+    from scale import ratios
+
+    cells = [
+        {"mode": "hybrid", "date_filter": False, "concurrency": 1, "p50_ms": 30.0},
+        {"mode": "fts", "date_filter": False, "concurrency": 1, "p50_ms": 15.0},
+        {"mode": "hybrid-ungrouped", "date_filter": False, "concurrency": 1, "p50_ms": 24.0},
+        {"mode": "engine-hybrid", "date_filter": False, "concurrency": 1, "p50_ms": 40.0},
+        {"mode": "hybrid", "date_filter": False, "concurrency": 8, "p50_ms": 90.0},
+        {"mode": "fts", "date_filter": False, "concurrency": 8, "p50_ms": 60.0},
+    ]
+    one, eight = ratios(cells)
+    assert one["ratio"] == 2.0 and one["over_hybrid_ungrouped"] == 1.25
+    assert one["over_engine_hybrid"] == 0.75 and one["engine-hybrid_p50_ms"] == 40.0
+    assert eight == {"date_filter": False, "concurrency": 8, "hybrid_p50_ms": 90.0,
+                     "fts_p50_ms": 60.0, "ratio": 1.5}  # fmt: skip
