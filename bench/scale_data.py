@@ -265,10 +265,12 @@ def _tables(
             "embedder": [embedder] * n_docs,
             "ingested_at": pa.array([now] * n_docs, pa.timestamp("us", tz="UTC")),
             "markdown": pa.array(markdown, pa.large_string()),
-            # Each synthetic document is a story of its own: its own group, no LSH keys, so
-            # searches pay the grouping's reads but find no versions to fold.
+            # Each synthetic document is a story of its own, as ingest marks one: its own
+            # group, alone in it, no LSH keys. Searches pay grouping's read of the candidates'
+            # documents but find no versions to fold or list.
             "cluster_id": ids,
             "variant_keys": pa.array([[]] * n_docs, pa.list_(pa.string())),
+            "grouped": pa.array([False] * n_docs, pa.bool_()),
         },
         schema=doc_schema,
     )

@@ -86,10 +86,10 @@ def phases(store: LanceChunkStore, emb: QueryVectors, texts: list[str]) -> dict[
         (reader, "_vector"): ("  vector query", _timed_maker),
         (search, "_fuse"): ("fusion", _timed),
         (reader, "_shown"): ("  visibility lookup", _timed_async),
-        (reader, "_stories"): ("  documents (visibility, stories, versions)", _timed_async),
+        (reader, "_members"): ("  documents (visibility, stories)", _timed_async),
         (search, "group_variants"): ("grouping", _timed),
         (reader, "_take"): ("  rows read", _timed_async),
-        (reader, "_versions"): ("  versions read (stories named elsewhere)", _timed_async),
+        (reader, "_versions"): ("  versions read (stories of several documents)", _timed_async),
         (search, "_hits"): ("hits", _timed),
     }
     originals = {key: getattr(*key) for key in wrapped}

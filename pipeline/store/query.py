@@ -40,11 +40,11 @@ from pipeline.store.candidates import (
 )
 from pipeline.store.schema import sql_str
 from pipeline.store.versions import (
-    STORY_COLUMNS,
+    MEMBER_COLUMNS,
     VERSION_COLUMNS,
     Member,
-    candidate_stories_where,
     member_of,
+    members_where,
     stories_where,
     versions_by_story,
 )
@@ -75,7 +75,7 @@ class Searched(NamedTuple, Generic[W]):
     """A search's outcome: both rankers' visible candidates, what ``choose`` made of them, and
     the complete rows of its ids (in its order; a chunk deleted meanwhile is left out). A
     grouped search also has the candidates' documents (``members``) and every version of the
-    stories shown (``versions``, by group, oldest first)."""
+    stories shown that hold more than one document (``versions``, by group, oldest first)."""
 
     fts: Candidates
     vector: Candidates
@@ -131,9 +131,10 @@ class ChunkReader:
         every other query.
 
         Grouped (``group``): choosing needs each candidate's story, so the candidates'
-        documents are read (their visibility, their ``Member`` and their stories' versions in
-        one read) while the rows a search without groups would choose are read; grouping then
-        chooses, and only what it chose beyond those is read after (``_grouped``).
+        documents are read (their visibility and ``Member`` in one read) while the rows a
+        search without groups would choose are read; grouping then chooses, and only what it
+        chose beyond those, and the versions of the stories shown that hold other documents,
+        are read after (``_grouped``).
         """
         fts_top, vec_top, fts, vec = self._rankers(text, fts_column, vector, k, where)
         if group:
@@ -158,13 +159,13 @@ class ChunkReader:
         vec: Candidates,
         choose: Choose[W],
     ) -> Searched[W]:
-        """A grouped search's reads after the rankers': the candidates' documents and their
-        stories' versions in one read (``_stories``) while the rows of the best candidates are
-        read as if every document were its own story (as most are); what grouping then
-        chooses beyond those rows, and the versions of a story named after a document not
-        among the candidates, are read after, together."""
+        """A grouped search's reads after the rankers': the candidates' documents (visibility
+        and ``Member``, ``_members``) while the rows of the best candidates are read as if
+        every document were its own story (as most are); then, together, the rows grouping
+        chose beyond those and the versions of the shown stories that hold other documents
+        (none when every story shown is one document alone)."""
         docs = set(fts.doc_ids) | set(vec.doc_ids)
-        (members, versions), _, rows_job = self._beside_rows(self._stories(docs), fts, vec, choose)
+        members, _, rows_job = self._beside_rows(self._members(docs), fts, vec, choose)
         rows: list[dict[str, Any]] = []
         if docs <= members.keys():
             rows = rows_job.result()
@@ -174,18 +175,19 @@ class ChunkReader:
             fts, vec = self._run(self._checked(fts_top, vec_top, k, fts, vec, set(members)))
             more = (set(fts.doc_ids) | set(vec.doc_ids)) - members.keys()
             if more:  # found by asking a ranker for more
-                found, listed = self._run(self._stories(more))
-                members, versions = {**members, **found}, {**versions, **listed}
+                members = {**members, **self._run(self._members(more))}
         chosen = choose(fts, vec, members)
         doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids, strict=True))
         have = {r["chunk_id"] for r in rows}
         missing = [c for c in chosen.ids if c not in have]
-        unlisted = {members[doc_of[c]].cluster_id for c in chosen.ids} - versions.keys()
-        if missing or unlisted:
-            more_rows, listed = self._run(
-                _both(self._take(row_ids_of(missing, fts, vec)), self._versions(unlisted))
+        shown = (members[doc_of[c]] for c in chosen.ids)
+        stories = {m.cluster_id for m in shown if not m.alone}
+        versions: dict[str, list[Variant]] = {}
+        if missing or stories:
+            more_rows, versions = self._run(
+                _both(self._take(row_ids_of(missing, fts, vec)), self._versions(stories))
             )
-            rows, versions = rows + more_rows, {**versions, **listed}
+            rows += more_rows
         chunks = self._in_order(rows, chosen.ids)
         return Searched(fts, vec, chosen, chunks, members, versions)
 
@@ -333,23 +335,18 @@ class ChunkReader:
             shown.update(rows.column("doc_id").to_pylist())
         return shown
 
-    async def _stories(
-        self, doc_ids: Iterable[str]
-    ) -> tuple[dict[str, Member], dict[str, list[Variant]]]:
-        """The committed documents among ``doc_ids`` with their story (their visibility and
-        ``Member`` in one read), and every version of the stories named after one of them."""
-        wanted = set(doc_ids)
-        rows: list[dict[str, Any]] = []
-        for where in candidate_stories_where(wanted):
-            found = await self._documents.query().where(where).select(STORY_COLUMNS).to_arrow()
-            rows += found.to_pylist()
-        members = {
-            r["doc_id"]: member_of(r)
-            for r in rows
-            if r["doc_id"] in wanted and r["status"] in visibility.VISIBLE_STATUSES
-        }
-        listed = versions_by_story(rows)
-        return members, {story: found for story, found in listed.items() if story in wanted}
+    async def _members(self, doc_ids: Iterable[str]) -> dict[str, Member]:
+        """The committed documents among ``doc_ids``, each with its story: their visibility and
+        ``Member`` in one read."""
+        members: dict[str, Member] = {}
+        for where in members_where(doc_ids):
+            rows = await self._documents.query().where(where).select(MEMBER_COLUMNS).to_arrow()
+            members |= {
+                r["doc_id"]: member_of(r)
+                for r in rows.to_pylist()
+                if r["status"] in visibility.VISIBLE_STATUSES
+            }
+        return members
 
     async def _versions(self, stories: Iterable[str]) -> dict[str, list[Variant]]:
         where = stories_where(stories)

@@ -25,10 +25,14 @@ def fts_column(language: str) -> str:
     return "fts_" + LANGUAGE_CODES.get(language.lower(), language.lower()[:2])
 
 
-# Versions of one story (``pipeline.store.variants``): their group and the LSH keys that find it.
+# Versions of one story (``pipeline.store.variants``): their group, the LSH keys that find it,
+# and whether the group holds other documents (False: alone; null: not known, as in an index
+# grouped before the column existed), which spares a search reading the versions of a story
+# that has none.
 VARIANT_FIELDS = [
     pa.field("cluster_id", pa.string()),
     pa.field("variant_keys", pa.list_(pa.string())),
+    pa.field("grouped", pa.bool_()),
 ]
 
 

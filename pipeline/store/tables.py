@@ -227,8 +227,8 @@ class LanceChunkStore:
         )
         documents = self.documents
         self._commit("write documents", lambda: _upsert(documents, "doc_id", docs), documents)
-        if placed is not None and placed.relabel:
-            self.variants.relabel(placed.relabel)
+        if placed is not None:
+            self.variants.settle(placed)
         before, self._writes = self._writes, self._writes + len(batch)
         every = self.opts.compact_every_writes
         if every and self._writes // every > before // every:
@@ -473,6 +473,7 @@ def _document_row(record: DocumentRecord, placed: Placement | None) -> dict[str,
     if placed is not None and record.doc_id in placed.clusters:
         row["cluster_id"] = placed.clusters[record.doc_id]
         row["variant_keys"] = placed.keys[record.doc_id]
+        row["grouped"] = placed.grouped[record.doc_id]
     row["errors"] = json.dumps([e.model_dump() for e in record.errors], ensure_ascii=False)
     row["ingested_at"] = record.ingested_at or dt.datetime.now(dt.UTC)
     return row

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
@@ -39,7 +40,7 @@ from pipeline.store.minhash import (
     translated,
 )
 from pipeline.store.schema import sql_str
-from pipeline.store.versions import CLUSTER, oldest_first
+from pipeline.store.versions import CLUSTER, GROUPED, oldest_first
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +66,16 @@ class NewDocument(NamedTuple):
 
 
 class Placement(NamedTuple):
-    """Where a batch goes: each document's group and keys, and existing groups merged into
-    others (old label → new label)."""
+    """Where a batch goes: each document's group and keys, whether its group holds other
+    documents (``grouped``), existing groups merged into others (old label → new label), and
+    the stored groups that documents of the batch joined (``joined``: their members are marked
+    grouped)."""
 
     clusters: dict[str, str]
     keys: dict[str, list[str]]
     relabel: dict[str, str]
+    grouped: dict[str, bool]
+    joined: frozenset[str]
 
 
 def mean_vector(vectors: np.ndarray | None) -> np.ndarray | None:
@@ -148,12 +153,19 @@ class VariantIndex:
             nodes[doc.doc_id] = node
         return _placement(batch, nodes, groups, prints)
 
+    def settle(self, placed: Placement) -> None:
+        """After a placement's rows are written: merge the groups it links (``relabel``) and
+        mark the members of the stored groups it joined as grouped."""
+        self.relabel(placed.relabel)
+        if placed.joined:
+            where = " OR ".join(_labelled(label) for label in sorted(placed.joined))
+            self._update("mark variants", f"({where}) AND {GROUPED} IS NOT TRUE", {GROUPED: True})
+
     def relabel(self, relabel: dict[str, str]) -> None:
         """Merge groups: every document labelled ``old`` (or, unlabelled, named ``old``) gets
         ``new``."""
         for old, new in relabel.items():
-            named = f"{CLUSTER} IS NULL AND doc_id = {sql_str(old)}"
-            self._set_group(f"{CLUSTER} = {sql_str(old)} OR ({named})", new, "merge variants")
+            self._update("merge variants", _labelled(old), {CLUSTER: new, GROUPED: True})
 
     def split(self, cluster_id: str) -> None:
         """After a member left: relabel the parts of ``cluster_id`` that no longer hold together.
@@ -161,6 +173,8 @@ class VariantIndex:
         where = f"{CLUSTER} = {sql_str(cluster_id)}"
         rows = self.documents.search().where(where).select(_NEIGHBOUR_COLUMNS)
         members = rows.limit(MAX_SPLIT + 1).to_list()
+        if len(members) == 1:  # the last one left: a story of its own
+            self._update("mark variants", _ids(members[0]["doc_id"]), {GROUPED: False})
         if len(members) < 2:
             return
         if len(members) > MAX_SPLIT:
@@ -181,8 +195,10 @@ class VariantIndex:
             return
         ordered = sorted(parts.values(), key=lambda p: (-len(p), cluster_id not in p, min(p)))
         for part in ordered[1:]:
-            ids = ", ".join(sql_str(d) for d in part)
-            self._set_group(f"doc_id IN ({ids})", min(part), "split variants")
+            values = {CLUSTER: min(part), GROUPED: len(part) > 1}
+            self._update("split variants", _ids(*part), values)
+        if len(ordered[0]) == 1:  # the part that keeps the label is one document
+            self._update("mark variants", _ids(*ordered[0]), {GROUPED: False})
 
     def recluster(self, *, batch: int = 200) -> int:
         """Every group worked out again from the stored text, in arrival order (none when
@@ -191,8 +207,8 @@ class VariantIndex:
         self._commit(
             "reset variants",
             lambda: table.update(
-                where=f"{KEYS} IS NOT NULL OR {CLUSTER} IS NOT NULL",
-                values_sql={KEYS: "NULL", CLUSTER: "NULL"},
+                where=f"{KEYS} IS NOT NULL OR {CLUSTER} IS NOT NULL OR {GROUPED} IS NOT NULL",
+                values_sql={KEYS: "NULL", CLUSTER: "NULL", GROUPED: "NULL"},
             ),
             table,
         )
@@ -219,15 +235,19 @@ class VariantIndex:
             ]
             placed = self.plan(docs)
             self.write_placement(placed)
-            self.relabel(placed.relabel)
+            self.settle(placed)
         return len(rows)
 
     def write_placement(self, placed: Placement) -> None:
         """Store the groups and keys of documents already written (``recluster``)."""
         schema = pa.schema(
-            [("doc_id", pa.string()), (CLUSTER, pa.string()), (KEYS, pa.list_(pa.string()))]
-        )
-        rows = [{"doc_id": d, CLUSTER: c, KEYS: placed.keys[d]} for d, c in placed.clusters.items()]
+            [("doc_id", pa.string()), (CLUSTER, pa.string()), (KEYS, pa.list_(pa.string())),
+             (GROUPED, pa.bool_())]
+        )  # fmt: skip
+        rows = [
+            {"doc_id": d, CLUSTER: c, KEYS: placed.keys[d], GROUPED: placed.grouped[d]}
+            for d, c in placed.clusters.items()
+        ]
         data, table = pa.Table.from_pylist(rows, schema=schema), self.documents
         self._commit(
             "write variants",
@@ -249,8 +269,8 @@ class VariantIndex:
 
     # --- plumbing ---
 
-    def _set_group(self, where: str, label: str, what: str) -> None:
-        update = functools.partial(self.documents.update, where=where, values={CLUSTER: label})
+    def _update(self, what: str, where: str, values: dict[str, Any]) -> None:
+        update = functools.partial(self.documents.update, where=where, values=values)
         self._commit(what, update, self.documents)
 
     def _linked(self, a: _Node, b: _Node) -> bool:
@@ -317,7 +337,7 @@ class VariantIndex:
         """Each document's unit mean chunk vector."""
         if not doc_ids:
             return {}
-        where = "doc_id IN (" + ", ".join(sql_str(d) for d in doc_ids) + ")"
+        where = _ids(*doc_ids)
         rows = self.chunks.search().where(where).select(["doc_id", "vector"]).limit(None)
         per_doc: dict[str, list[Any]] = {}
         for r in rows.to_list():
@@ -339,6 +359,15 @@ def _stored_node(row: dict[str, Any], vector: np.ndarray | None) -> _Node:
     )
 
 
+def _ids(*doc_ids: str) -> str:
+    return f"doc_id IN ({', '.join(sql_str(d) for d in doc_ids)})"
+
+
+def _labelled(label: str) -> str:
+    """The filter of a group's documents: labelled ``label``, or unlabelled and named so."""
+    return f"{CLUSTER} = {sql_str(label)} OR ({CLUSTER} IS NULL AND doc_id = {sql_str(label)})"
+
+
 def _name(node: _Node) -> str:
     return "label:" + node.label if node.label is not None else "doc:" + node.doc_id
 
@@ -358,9 +387,12 @@ def _placement(
     for root, found in labels.items():
         chosen[root] = min(found)
         relabel |= {old: chosen[root] for old in found if old != chosen[root]}
-    clusters = {}
+    clusters, roots = {}, {}
     for doc in batch:  # in batch order: a new group is named after its first document
-        root = groups.find("doc:" + doc.doc_id)
+        roots[doc.doc_id] = root = groups.find("doc:" + doc.doc_id)
         clusters[doc.doc_id] = chosen.setdefault(root, doc.doc_id)
+    new = Counter(roots.values())  # documents of the batch per group
+    grouped = {d: root in labels or new[root] > 1 for d, root in roots.items()}
+    joined = frozenset(chosen[root] for root in new if root in labels)
     keys = {d.doc_id: list(prints[d.doc_id].keys) for d in batch}
-    return Placement(clusters, keys, relabel)
+    return Placement(clusters, keys, relabel, grouped, joined)

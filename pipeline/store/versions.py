@@ -1,12 +1,12 @@
 """What a search reads of the story groups that ingest keeps (``pipeline.store.variants``): the
-group, language, date and arrival of each document it found (``Member``), then the versions of
-the groups it shows (``Variant``).
+group, language, date and arrival of each document it found, and whether its group holds other
+documents (``Member``), then the versions of the groups it shows (``Variant``).
 
-The search path (``pipeline.store.query``) reads both at once: the rows of the candidates'
-documents *and* of the groups named after them (``candidate_stories_where``). A group is named
-after its first document, and an ungrouped document is its own group, so that one read lists
-every version of most stories a search shows; only a group named after a document the search
-did not find is read again (``stories_where``), beside the winners' rows.
+The search path (``pipeline.store.query``) reads the candidates' documents by id
+(``MEMBER_COLUMNS``: their visibility and their ``Member`` in one read), chooses, then reads the
+versions of the stories it shows that hold more than one document (``stories_where``), beside
+the rows of the winners it had not read yet. Most stories are one document (ingest marks them,
+``grouped`` false), and a search that shows only those reads no versions at all.
 """
 
 from __future__ import annotations
@@ -19,24 +19,34 @@ from pipeline.models import Variant
 from pipeline.store.schema import sql_str
 
 CLUSTER = "cluster_id"
+GROUPED = "grouped"  # the group holds other documents (False: alone; null: not known)
 VERSION_COLUMNS = ["doc_id", CLUSTER, "title", "date", "language", "uri", "ingested_at"]
-STORY_COLUMNS = [*VERSION_COLUMNS, "status"]  # both, and what a search's visibility rule reads
+# what a search reads of each candidate's document: its visibility (status) and its ``Member``
+MEMBER_COLUMNS = ["doc_id", CLUSTER, "status", "language", "date", "ingested_at", GROUPED]
 _IN_BATCH = 500  # ids per ``IN (...)`` list
 
 
 class Member(NamedTuple):
-    """What a search needs of a document it found: its group, language, date and arrival."""
+    """What a search needs of a document it found: its group, language, date and arrival, and
+    whether the group is known to hold it alone (then it has no other versions to list)."""
 
     cluster_id: str
     language: str | None
     date: dt.date | None
     ingested_at: dt.datetime | None
+    alone: bool = False
 
 
 def member_of(row: dict[str, Any]) -> Member:
-    """A ``documents`` row (``STORY_COLUMNS``) as a ``Member``: a document with no group is
+    """A ``documents`` row (``MEMBER_COLUMNS``) as a ``Member``: a document with no group is
     its own."""
-    return Member(row[CLUSTER] or row["doc_id"], row["language"], row["date"], row["ingested_at"])
+    return Member(
+        row[CLUSTER] or row["doc_id"],
+        row["language"],
+        row["date"],
+        row["ingested_at"],
+        alone=row.get(GROUPED) is False,
+    )
 
 
 def stories_where(cluster_ids: Iterable[str]) -> str | None:
@@ -49,15 +59,13 @@ def stories_where(cluster_ids: Iterable[str]) -> str | None:
     return f"{CLUSTER} IN ({listed}) OR ({CLUSTER} IS NULL AND doc_id IN ({listed}))"
 
 
-def candidate_stories_where(doc_ids: Iterable[str]) -> list[str]:
-    """The filters (one per batch of ids) of the rows of ``doc_ids`` and of every document of
-    the groups named after one of them."""
+def members_where(doc_ids: Iterable[str]) -> list[str]:
+    """The filters (one per batch of ids) of the rows of ``doc_ids``."""
     wanted = sorted(set(doc_ids))
-    found = []
-    for i in range(0, len(wanted), _IN_BATCH):
-        listed = ", ".join(sql_str(d) for d in wanted[i : i + _IN_BATCH])
-        found.append(f"doc_id IN ({listed}) OR {CLUSTER} IN ({listed})")
-    return found
+    return [
+        f"doc_id IN ({', '.join(sql_str(d) for d in wanted[i : i + _IN_BATCH])})"
+        for i in range(0, len(wanted), _IN_BATCH)
+    ]
 
 
 def versions_by_story(rows: Iterable[dict[str, Any]]) -> dict[str, list[Variant]]:

@@ -247,13 +247,17 @@ def test_vector_settings_reach_the_query(tmp_path: Path, monkeypatch: pytest.Mon
     assert seen == {"refine_factor": [30, 6], "nprobes": [40, 40]}
 
 
+@pytest.mark.parametrize(
+    "marked", [False, True], ids=["groups-not-marked", "marked-as-ingest-does"]
+)
 def test_a_grouped_search_shows_one_version_per_story_and_lists_the_others(
-    store: LanceChunkStore,
+    store: LanceChunkStore, marked: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Stories across the candidates: one named after a document the search does not find (its
-    versions are read after grouping), one named after a candidate (read with the candidates'
-    documents). The search gives what grouping the checked candidates, then reading their rows
-    and every story's documents, gives."""
+    """Stories across the candidates: one named after a document the search does not find, one
+    named after a candidate, the others one document each. The search gives what grouping the
+    checked candidates, then reading their rows and every story's documents, gives; whether the
+    documents say if their group holds others (``grouped``, as ingest writes it) or not (an
+    index grouped before it did). Marked, only the stories of several documents are read."""
     text, vector = "grève dockers", _vec(5)
     opts = RetrieveOptions(k=5, group_variants=True)
     fts, vec = store.candidates(text=text, language="French", vector=lambda: vector, k=6)
@@ -263,6 +267,18 @@ def test_a_grouped_search_shows_one_version_per_story_and_lists_the_others(
              found_docs[2]: found_docs[2], others[1]: found_docs[2]}  # fmt: skip
     for doc, label in story.items():
         store.documents.update(where=f"doc_id = '{doc}'", values={"cluster_id": label})
+    if marked:
+        store.documents.update(where="true", values={"grouped": False})
+        in_story = ", ".join(f"'{d}'" for d in story)
+        store.documents.update(where=f"doc_id IN ({in_story})", values={"grouped": True})
+    read: list[set[str]] = []
+    versions = store.reader._versions
+
+    async def spy(stories: Any) -> Any:
+        read.append(set(stories))
+        return await versions(stories)
+
+    monkeypatch.setattr(store.reader, "_versions", spy)
 
     def choose(f: Candidates, v: Candidates, m: Mapping[str, Member]) -> Fusion:
         return search_module._choose(f, v, m, opts, 5, "fr")
@@ -281,7 +297,10 @@ def test_a_grouped_search_shows_one_version_per_story_and_lists_the_others(
     assert not {found_docs[0], found_docs[1]} <= shown  # two versions of one story: one shown
     listed = versions_by_story(rows)
     for doc in shown:
-        versions = listed[members[doc].cluster_id]
-        assert found.versions_of(doc) == [v for v in versions if v.doc_id != doc]
+        versions_of = [v for v in listed[members[doc].cluster_id] if v.doc_id != doc]
+        assert found.versions_of(doc) == versions_of
     listed_ids = {v.doc_id for d in shown for v in found.versions_of(d)}
-    assert others[0] in listed_ids and others[1] in listed_ids  # read after, and with, grouping
+    assert others[0] in listed_ids and others[1] in listed_ids  # named elsewhere, and after one
+    stories_shown = {members[d].cluster_id for d in shown}
+    expected = {others[0], found_docs[2]} if marked else stories_shown
+    assert read == [expected]  # one read of versions, after grouping

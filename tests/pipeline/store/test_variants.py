@@ -48,6 +48,25 @@ def groups(store: LanceChunkStore) -> dict[str, str]:
     return {Path(r["uri"]).stem: r["cluster_id"] for r in rows}
 
 
+def marks(store: LanceChunkStore) -> dict[str, bool | None]:
+    """uri name → whether its row says its group holds other documents (``grouped``)."""
+    rows = store.documents.search().select(["uri", "grouped"]).limit(None).to_list()
+    return {Path(r["uri"]).stem: r["grouped"] for r in rows}
+
+
+def assert_marked(store: LanceChunkStore) -> None:
+    """Every row's ``grouped`` says whether another row shares its group, what a search relies
+    on to skip reading the versions of a story of one document."""
+    rows = store.documents.search().select(["doc_id", "cluster_id", "grouped"]).limit(None)
+    found = rows.to_list()
+    size: dict[str, int] = {}
+    for r in found:
+        size[r["cluster_id"] or r["doc_id"]] = size.get(r["cluster_id"] or r["doc_id"], 0) + 1
+    assert {r["doc_id"]: r["grouped"] for r in found} == {
+        r["doc_id"]: size[r["cluster_id"] or r["doc_id"]] > 1 for r in found
+    }
+
+
 def partition(store: LanceChunkStore) -> set[frozenset[str]]:
     found: dict[str, set[str]] = {}
     for name, cluster in groups(store).items():
@@ -65,6 +84,7 @@ def test_versions_share_a_group_and_other_stories_on_the_subject_do_not(tmp_path
     }
     urgent = engine.store.get_document(results[0].doc_id)
     assert urgent is not None and urgent.cluster_id == results[0].doc_id  # named after the first
+    assert marks(engine.store) == {**dict.fromkeys(FLOOD, True), **dict.fromkeys(NEIGHBOURS, False)}
 
 
 def test_the_groups_do_not_depend_on_the_order_documents_come_in(tmp_path, embedder):
@@ -77,6 +97,7 @@ def test_the_groups_do_not_depend_on_the_order_documents_come_in(tmp_path, embed
 def test_a_later_run_finds_the_groups_an_earlier_one_stored(tmp_path, embedder):
     db = tmp_path / "idx"
     first = ingestor(db, embedder).ingest(source("kestrel-urgent"))
+    assert marks(ingestor(db, embedder).store) == {"kestrel-urgent": False}  # alone, so far
     again = ingestor(db, embedder)  # a new connection, as the next run has
     assert again.ingest(source("kestrel-lead2")).action == "added"
     assert again.ingest(source("kestrel-venus")).action == "added"  # another story
@@ -86,14 +107,19 @@ def test_a_later_run_finds_the_groups_an_earlier_one_stored(tmp_path, embedder):
         "kestrel-venus": groups(again.store)["kestrel-venus"],
     }
     assert groups(again.store)["kestrel-venus"] != first.doc_id
+    # the stored urgent is marked when the lead joins it; another story stays alone
+    assert marks(again.store) == {"kestrel-urgent": True, "kestrel-lead2": True,
+                                  "kestrel-venus": False}  # fmt: skip
 
 
 def test_a_document_that_links_two_groups_merges_them(tmp_path, embedder):
     engine = ingestor(tmp_path / "idx", embedder)
     engine.ingest_many([source("heat-urgent"), source("heat-en")])  # not linked to each other
     assert len(set(groups(engine.store).values())) == 2
+    assert set(marks(engine.store).values()) == {False}
     engine.ingest(source("heat-lead1"))  # contains the urgent; the English text translates it
     assert len(set(groups(engine.store).values())) == 1
+    assert set(marks(engine.store).values()) == {True}
 
 
 def test_deleting_the_document_that_held_a_group_together_splits_it(tmp_path, embedder):
@@ -104,21 +130,29 @@ def test_deleting_the_document_that_held_a_group_together_splits_it(tmp_path, em
     after = groups(engine.store)  # the English text is its translation
     assert set(after) == {"heat-urgent", "heat-en"}
     assert after["heat-urgent"] != after["heat-en"]
+    assert marks(engine.store) == {"heat-urgent": False, "heat-en": False}  # each alone now
     # what is left of a group that still holds together keeps its name
     engine.ingest(source("heat-lead1"))
+    assert_marked(engine.store)
     kept = groups(engine.store)
     engine.store.delete_document(results[2].doc_id)
     assert groups(engine.store)["heat-urgent"] == kept["heat-urgent"]
+    assert marks(engine.store) == {"heat-urgent": True, "heat-lead1": True}
+    engine.store.delete_document(results[0].doc_id)  # the last one left is alone
+    assert marks(engine.store) == {"heat-lead1": False}
 
 
 def test_recluster_works_the_same_groups_out_again(tmp_path, embedder):
     engine = ingestor(tmp_path / "idx", embedder)
     engine.ingest_many(source(i) for i in [*FLOOD, *NEIGHBOURS, "ncb-lead1", "ncb-june"])
-    before = partition(engine.store)
+    before, marked = partition(engine.store), marks(engine.store)
+    assert_marked(engine.store)
     table = engine.store.documents
-    table.update(where="true", values_sql={"cluster_id": "NULL", "variant_keys": "NULL"})
+    table.update(where="true", values_sql={"cluster_id": "NULL", "variant_keys": "NULL",
+                                           "grouped": "NULL"})  # fmt: skip
     assert engine.store.variants.recluster() == len(FLOOD) + len(NEIGHBOURS) + 2
     assert partition(engine.store) == before
+    assert marks(engine.store) == marked
 
 
 def test_versions_in_two_collections_are_never_grouped(tmp_path, embedder):
