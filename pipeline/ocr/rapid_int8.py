@@ -7,6 +7,11 @@ machine. Per line, about 0.7 % of characters differ from the float model's readi
 against the truth, the result is within ±0.002 normalised edit distance, some pages better and
 some worse (figures in docs/convert.md). It is opt-in: ``ConvertOptions(ocr_precision="int8")``.
 
+On an x86 CPU without VNNI (AVX2 only), ONNX Runtime's 8-bit convolutions multiply with an
+instruction that can saturate: there the copy read "coeur" for "cœur". On such a CPU
+(``saturating_cpu``) the weights are quantised to 7 bits (``reduce_range``), as ONNX Runtime
+advises, and the cached copy is named apart.
+
 Making the copy needs the ``onnx`` package and takes under a minute; the file is written
 atomically under ``ConvertOptions.cache_dir`` (``ARCHIVIST_CACHE_DIR``; default
 ``~/.cache/archivist``), named after a hash of
@@ -18,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import platform
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,6 +51,20 @@ _CALIBRATION = (
 _FONTS = ("helv", "tiro", "cour", "hebo")
 # Named in the cached file: a change of calibration makes a new copy instead of reusing the old.
 RECIPE = "conv-pc-p9999-v1"
+_VNNI = re.compile(r"\b(avx512_vnni|avx_vnni|avx_vnni_int8)\b")
+
+
+def saturating_cpu(cpuinfo: str | None = None, machine: str | None = None) -> bool:
+    """Whether this CPU's 8-bit kernels can saturate: x86-64 whose flags (``/proc/cpuinfo``)
+    show no VNNI instructions. Unknown (no ``/proc/cpuinfo``: not Linux) counts as not."""
+    if (machine or platform.machine()).lower() not in ("x86_64", "amd64"):
+        return False
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    return "avx2" in cpuinfo and not _VNNI.search(cpuinfo)
 
 
 def cache_dir(root: Path | None = None) -> Path:
@@ -81,7 +102,9 @@ def quantized_model(
     ``inputs`` gives the calibration tensors: rendered text lines as the recogniser sees them,
     all of one width (the percentile calibrator stacks them).
     """
-    target = cache_dir(cache_root) / f"{source.stem}.int8.{RECIPE}.{_digest(source)}.onnx"
+    reduce_range = saturating_cpu()
+    recipe = RECIPE + ("-rr7" if reduce_range else "")
+    target = cache_dir(cache_root) / f"{source.stem}.int8.{recipe}.{_digest(source)}.onnx"
     if target.exists():
         return target
     try:
@@ -130,6 +153,7 @@ def quantized_model(
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=["Conv"],
+            reduce_range=reduce_range,  # 7-bit weights: no saturation without VNNI
             # Min/max ranges let rare outliers coarsen every step; clipping at the 99.99th
             # percentile kept "cœur" read right where min/max read "cœeur".
             calibrate_method=CalibrationMethod.Percentile,

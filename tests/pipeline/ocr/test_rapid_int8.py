@@ -72,3 +72,20 @@ def test_int8_without_onnx_fails_with_the_install_hint(
     with pytest.raises(EngineError, match="pip install 'onnx"):
         engine.predict_batch([page_image(ENGLISH)])
     assert engine._ocr is None  # no silent fall-back to the float model
+
+
+@pytest.mark.parametrize(
+    ("flags", "machine", "saturates"),
+    [
+        ("fpu sse4_2 avx2 fma", "x86_64", True),  # AVX2 without VNNI: VPMADDUBSW saturates
+        ("fpu sse4_2 avx2 avx512f avx512_vnni", "x86_64", False),
+        ("fpu sse4_2 avx2 avx_vnni", "x86_64", False),
+        ("fp asimd asimddp", "aarch64", False),  # other kernels, no such instruction
+    ],
+)
+def test_weights_get_seven_bits_only_where_eight_bit_kernels_saturate(
+    flags: str, machine: str, saturates: bool
+) -> None:
+    from pipeline.ocr.rapid_int8 import saturating_cpu
+
+    assert saturating_cpu(f"processor\t: 0\nflags\t\t: {flags}\n", machine) is saturates
