@@ -27,7 +27,7 @@ With one ranker (``mode="fts"`` or ``"vector"``) its own order and scores are ke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -77,7 +77,7 @@ def retrieve(
         language=language_name,
         vector=(lambda: embedder.embed_query(query)) if opts.mode != "fts" else None,
         k=opts.candidates,
-        choose=lambda fts, vec, members: _choose(fts, vec, members, opts, limit, code),
+        choose=_Chooser(opts, limit, code),
         filters=filters,
         group=opts.group_variants,
     )
@@ -87,21 +87,40 @@ def retrieve(
     return hits[: opts.k]
 
 
-def _choose(
-    fts: Candidates,
-    vec: Candidates,
-    members: Mapping[str, Member],
-    opts: RetrieveOptions,
-    limit: int,
-    language: str | None,
-) -> Fusion:
-    """The fused order cut to ``limit``; with ``group_variants``, every candidate is fused and
-    one version of each story kept (``pipeline.retrieve.variants``)."""
-    if not opts.group_variants:
-        return _fuse(fts, vec, opts, limit)
-    doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids, strict=True))
-    fused = _fuse(fts, vec, opts, len(doc_of))
-    return group_variants(fused, doc_of, members, limit, language=language)
+class _Chooser:
+    """A search's ``choose``: the fused order cut to ``limit``; with ``group_variants``, one
+    version of each story kept (``pipeline.retrieve.variants``), ``language`` preferred.
+
+    A grouped search chooses twice on the same candidates, first as if every document were its
+    own story, then with their stories (``pipeline.store.query``): the candidates are fused
+    once, and grouped only when two of their documents share a story; otherwise grouping would
+    keep the fused order as it is."""
+
+    def __init__(self, opts: RetrieveOptions, limit: int, language: str | None) -> None:
+        self._opts, self._limit, self._language = opts, limit, language
+        self._last: tuple[Candidates, Candidates, Fusion] | None = None
+
+    def __call__(self, fts: Candidates, vec: Candidates, members: Mapping[str, Member]) -> Fusion:
+        if not self._opts.group_variants:
+            return _fuse(fts, vec, self._opts, self._limit)
+        doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids, strict=True))
+        if self._last is not None and self._last[0] is fts and self._last[1] is vec:
+            fused = self._last[2]
+        else:
+            fused = _fuse(fts, vec, self._opts, len(doc_of))  # every candidate, in order
+            self._last = (fts, vec, fused)
+        if _one_per_story(doc_of.values(), members):
+            return Fusion(fused.ids[: self._limit], fused.scores[: self._limit],
+                          fused.ranks[: self._limit])  # fmt: skip
+        return group_variants(fused, doc_of, members, self._limit, language=self._language)
+
+
+def _one_per_story(docs: Iterable[str], members: Mapping[str, Member]) -> bool:
+    """True when no two of ``docs`` belong to one story (a document ``members`` lacks is its
+    own)."""
+    distinct = set(docs)
+    stories = {members[d].cluster_id if d in members else d for d in distinct}
+    return len(stories) == len(distinct)
 
 
 def _fuse(fts: Candidates, vec: Candidates, opts: RetrieveOptions, limit: int) -> Fusion:

@@ -43,7 +43,7 @@ from pipeline.store.versions import (
     MEMBER_COLUMNS,
     VERSION_COLUMNS,
     Member,
-    member_of,
+    members_of,
     members_where,
     stories_where,
     versions_by_story,
@@ -341,11 +341,7 @@ class ChunkReader:
         members: dict[str, Member] = {}
         for where in members_where(doc_ids):
             rows = await self._documents.query().where(where).select(MEMBER_COLUMNS).to_arrow()
-            members |= {
-                r["doc_id"]: member_of(r)
-                for r in rows.to_pylist()
-                if r["status"] in visibility.VISIBLE_STATUSES
-            }
+            members |= members_of(rows, visibility.VISIBLE_STATUSES)
         return members
 
     async def _versions(self, stories: Iterable[str]) -> dict[str, list[Variant]]:

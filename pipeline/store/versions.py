@@ -12,8 +12,11 @@ the rows of the winners it had not read yet. Most stories are one document (inge
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, NamedTuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.models import Variant
 from pipeline.store.schema import sql_str
@@ -47,6 +50,35 @@ def member_of(row: dict[str, Any]) -> Member:
         row["ingested_at"],
         alone=row.get(GROUPED) is False,
     )
+
+
+def members_of(rows: pa.Table, visible: Collection[str]) -> dict[str, Member]:
+    """The documents of ``rows`` (``MEMBER_COLUMNS``) whose status is one of ``visible``, as
+    ``member_of`` makes them, by id; read column by column (on the search path: row by row,
+    the arrival timestamps alone took 0.2 ms of every grouped search at 80 documents)."""
+    cols = {name: rows.column(name).to_pylist() for name in (
+        "doc_id", CLUSTER, "status", "language", GROUPED)}  # fmt: skip
+    dates = _dates(rows.column("date"))
+    arrivals = _instants(rows.column("ingested_at"))
+    return {
+        doc: Member(cluster or doc, language, date, arrived, alone=grouped is False)
+        for doc, cluster, status, language, grouped, date, arrived in zip(
+            cols["doc_id"], cols[CLUSTER], cols["status"], cols["language"], cols[GROUPED],
+            dates, arrivals, strict=True,
+        )
+        if status in visible
+    }  # fmt: skip
+
+
+def _dates(column: pa.ChunkedArray) -> list[dt.date | None]:
+    days = pc.cast(column, pa.date32()).cast(pa.int32()).to_pylist()
+    return [None if d is None else dt.date.fromordinal(_UNIX_DAY + d) for d in days]
+
+
+def _instants(column: pa.ChunkedArray) -> list[dt.datetime | None]:
+    """UTC datetimes of a timestamp column (a zone-less one is read as UTC, as stored)."""
+    micros = pc.cast(column, pa.timestamp("us")).cast(pa.int64()).to_pylist()
+    return [None if m is None else _UNIX + dt.timedelta(microseconds=m) for m in micros]
 
 
 def stories_where(cluster_ids: Iterable[str]) -> str | None:
@@ -90,3 +122,5 @@ def oldest_first(row: dict[str, Any]) -> tuple[dt.date, dt.datetime]:
 
 
 _EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+_UNIX = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_UNIX_DAY = dt.date(1970, 1, 1).toordinal()

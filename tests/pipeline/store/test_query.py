@@ -23,6 +23,7 @@ from pipeline.models import (
     TextSpan,
 )
 from pipeline.retrieve.fusion import Fusion
+from pipeline.retrieve.variants import group_variants
 from pipeline.store import Candidates, LanceChunkStore, Searched
 from pipeline.store.versions import Member, member_of, versions_by_story
 
@@ -280,16 +281,15 @@ def test_a_grouped_search_shows_one_version_per_story_and_lists_the_others(
 
     monkeypatch.setattr(store.reader, "_versions", spy)
 
-    def choose(f: Candidates, v: Candidates, m: Mapping[str, Member]) -> Fusion:
-        return search_module._choose(f, v, m, opts, 5, "fr")
-
     found = store.search(text=text, language="French", vector=lambda: vector, k=6, group=True,
-                         choose=choose)  # fmt: skip
+                         choose=search_module._Chooser(opts, 5, "fr"))  # fmt: skip
 
     columns = ["doc_id", "cluster_id", "title", "date", "language", "uri", "ingested_at"]
     rows = store.documents.search().select(columns).limit(None).to_list()
     members = {r["doc_id"]: member_of(r) for r in rows if r["doc_id"] in found_docs}
-    chosen = search_module._choose(fts, vec, members, opts, 5, "fr")
+    doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids, strict=True))
+    fused = search_module._fuse(fts, vec, opts, len(doc_of))
+    chosen = group_variants(fused, doc_of, members, 5, language="fr")
     at = dict(zip(fts.chunk_ids + vec.chunk_ids, [*fts.row_ids, *vec.row_ids], strict=True))
     assert found.chosen == chosen
     assert found.chunks == store.take([int(at[c]) for c in chosen.ids], chosen.ids)
