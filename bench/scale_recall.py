@@ -41,6 +41,8 @@ LAYOUTS: dict[str, dict[str, Any]] = {
     "ivf_rq 8192/partition": {"vector_index_kind": "ivf_rq"},
     "ivf_rq 4096/partition": {"vector_index_kind": "ivf_rq", "vector_partition_rows": 4096},
     "ivf_rq 16384/partition": {"vector_index_kind": "ivf_rq", "vector_partition_rows": 16384},
+    "ivf_rq 8192/partition, 2 bits": {"vector_index_kind": "ivf_rq", "vector_rq_bits": 2},
+    "ivf_rq 8192/partition, 4 bits": {"vector_index_kind": "ivf_rq", "vector_rq_bits": 4},
 }  # fmt: skip
 
 
@@ -172,6 +174,8 @@ def rebuild(store: LanceChunkStore, changes: dict[str, Any]) -> dict[str, Any]:
              "build_s": round(time.perf_counter() - t, 1)}  # fmt: skip
     if hasattr(config, "num_sub_vectors"):
         built["sub_vectors"] = config.num_sub_vectors
+    if hasattr(config, "num_bits"):
+        built["bits"] = config.num_bits
     print(f"  built {built}", flush=True)
     return built
 

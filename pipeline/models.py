@@ -552,6 +552,14 @@ class StoreOptions(BaseModel):
         "product-quantisation codes (ivf_pq); chosen by bench/scale.py's sweep (docs/scale.md)",
     )
     vector_partition_rows: int = Field(default=8192, ge=256)  # rows per IVF partition
+    vector_rq_bits: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="ivf_rq only: bits per dimension of each RaBitQ code (1: binary codes; "
+        "more: extended RaBitQ, distances closer to exact for a larger index); chosen with "
+        "the probes and re-ranked rows by bench/scale.py's sweep (docs/scale.md)",
+    )
     vector_pq_sub_vectors: int | None = Field(
         default=None,
         ge=1,
@@ -559,12 +567,12 @@ class StoreOptions(BaseModel):
     )
     vector_retrain_growth: float = Field(default=2.0, gt=1.0)  # retrain when rows grow this much
     vector_nprobes: int = Field(
-        default=20,
+        default=40,
         ge=1,
         description="IVF partitions searched at least (more when a filter leaves too few rows)",
     )
     vector_refine_rows: int = Field(
-        default=500,
+        default=200,
         ge=1,
         description="index candidates re-ranked on their full vectors per search, whatever its "
         "depth (at least the depth itself); recall@10 against exact search rises with it "

@@ -104,6 +104,7 @@ FLAT_NAMES: dict[str, Flat] = {
     "db_host_override": Flat(("store", "host_override")),
     "vector_index_min_rows": Flat(("store", "vector_index_min_rows")),
     "vector_index_kind": Flat(("store", "vector_index_kind")),
+    "vector_rq_bits": Flat(("store", "vector_rq_bits")),
     "vector_nprobes": Flat(("store", "vector_nprobes")),
     "vector_refine_rows": Flat(("store", "vector_refine_rows")),
     "maintain_cleanup_days": Flat(("store", "cleanup_older_than_days")),

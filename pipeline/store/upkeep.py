@@ -50,6 +50,7 @@ DOCUMENT_SCALAR = {"date": "BTREE", "collection": "BITMAP", "language": "BITMAP"
                    "doc_id": "BTREE", "uri": "BTREE", "cluster_id": "BTREE",
                    "variant_keys": "LABEL_LIST"}  # fmt: skip
 META_VECTOR_ROWS = "archivist.vector_index_rows"  # rows the IVF centroids were trained on
+META_VECTOR_CODES = "archivist.vector_index_codes"  # the codes it holds (``vector_codes``)
 PQ_MIN_ROWS = 256  # 8-bit product quantisation trains 256 centroids per sub-vector
 
 
@@ -130,8 +131,9 @@ def vector_index_config(rows: int, dim: int, opts: StoreOptions) -> Any:
     vectors of ``dim``.
 
     Partitions hold about ``vector_partition_rows`` rows each (LanceDB's own default target is
-    8192), never fewer than k-means can train. ``ivf_rq`` codes each vector in one bit per
-    dimension (RaBitQ) and needs no codebook; ``ivf_pq`` uses ``vector_pq_sub_vectors``
+    8192), never fewer than k-means can train. ``ivf_rq`` codes each vector in
+    ``vector_rq_bits`` bits per dimension (RaBitQ) and needs no codebook; ``ivf_pq`` uses
+    ``vector_pq_sub_vectors``
     sub-vectors, by default dim/16 (dim/8 when 16 does not divide it), the layout LanceDB's SIMD
     kernels are built for.
     """
@@ -139,7 +141,9 @@ def vector_index_config(rows: int, dim: int, opts: StoreOptions) -> Any:
 
     partitions = max(1, min(rows // opts.vector_partition_rows, rows // PQ_MIN_ROWS))
     if opts.vector_index_kind == "ivf_rq":
-        return IvfRq(distance_type="cosine", num_partitions=partitions)
+        return IvfRq(
+            distance_type="cosine", num_partitions=partitions, num_bits=opts.vector_rq_bits
+        )
     sub_vectors = opts.vector_pq_sub_vectors
     if sub_vectors is None:
         sub_vectors = dim // 16 if dim % 16 == 0 else dim // 8 if dim % 8 == 0 else 1
@@ -149,13 +153,20 @@ def vector_index_config(rows: int, dim: int, opts: StoreOptions) -> Any:
 _KIND_NAMES = {"IvfRq": "IVF_RQ", "IvfPq": "IVF_PQ"}
 
 
+def vector_codes(config: Any) -> str:
+    """What each vector of an index built from ``config`` is stored as, its partitions aside
+    (they follow the rows): ``8-bit codes, 24 sub-vectors`` (IVF_PQ), ``4-bit codes`` (IVF_RQ:
+    bits per dimension). An index whose codes differ from the configured ones is rebuilt."""
+    subs = getattr(config, "num_sub_vectors", None)
+    return f"{config.num_bits}-bit codes" + (
+        f", {subs} sub-vectors" if isinstance(subs, int) else ""
+    )
+
+
 def describe_vector_index(config: Any, where: str, verb: str, rows: int) -> str:
     """One line for logs and ``ensure_indexes``: kind, table, what was done, layout."""
     kind = type(config).__name__
-    codes = f", {config.num_sub_vectors} sub-vectors" if isinstance(
-        getattr(config, "num_sub_vectors", None), int
-    ) else ""  # fmt: skip
-    layout = f"{config.num_partitions} partitions{codes}"
+    layout = f"{config.num_partitions} partitions, {vector_codes(config)}"
     return f"{_KIND_NAMES.get(kind, kind)} {where} {verb}: {layout}, {rows} rows"
 
 
@@ -191,9 +202,9 @@ def ensure_vector_index(
     table: Any, *, rows: int, dim: int, opts: StoreOptions, run: Run
 ) -> str | None:
     """Build the vector index when the table reaches the threshold; retrain it when the table
-    has grown ``vector_retrain_growth`` times since, or when it is of another kind than
-    ``vector_index_kind`` (an index built before the setting changed). Returns what was done,
-    or None."""
+    has grown ``vector_retrain_growth`` times since; rebuild it when it is of another kind than
+    ``vector_index_kind`` or holds other codes (``vector_codes``: an index built before the
+    setting changed). Returns what was done, or None."""
     if rows < max(opts.vector_index_min_rows, PQ_MIN_ROWS):
         return None
     index = next((ix for ix in table.list_indices() if list(ix.columns) == ["vector"]), None)
@@ -201,20 +212,36 @@ def ensure_vector_index(
     trained = int(meta.get(META_VECTOR_ROWS.encode(), b"0") or 0)
     if index is not None and not trained:  # built elsewhere (by hand, a bench): adopt it
         trained = int(index.num_indexed_rows or rows)
-        run("vector index rows", functools.partial(_record_trained, table, trained), table)
+        run("vector index rows", functools.partial(_record, table, {META_VECTOR_ROWS: trained}),
+            table)  # fmt: skip
     config = vector_index_config(rows, dim, opts)
-    same_kind = index is not None and index.index_type == type(config).__name__
+    kind = type(config).__name__
+    same_kind = index is not None and index.index_type == kind
+    if same_kind and _built_codes(kind, meta) not in (None, vector_codes(config)):
+        same_kind = False  # the same kind, other codes: a rebuild, as for another kind
     if same_kind and rows < trained * opts.vector_retrain_growth:
         return None
     build = functools.partial(table.create_index, "vector", config=config, replace=True)
     run("vector index", build, table)
-    run("vector index rows", functools.partial(_record_trained, table, rows), table)
+    built = {META_VECTOR_ROWS: rows, META_VECTOR_CODES: vector_codes(config)}
+    run("vector index rows", functools.partial(_record, table, built), table)
     verb = "built" if index is None else "retrained" if same_kind else "rebuilt"
     return describe_vector_index(config, f"{table.name}.vector", verb, rows)
 
 
-def _record_trained(table: Any, rows: int) -> None:
-    table.update_field_metadata({"path": "vector", "metadata": {META_VECTOR_ROWS: str(rows)}})
+def _built_codes(index_type: str, meta: dict[bytes, bytes]) -> str | None:
+    """The codes the vector index was built with, as recorded when it was built; an IVF_RQ
+    index built before they were recorded holds 1-bit codes (the only ones built then); None
+    when not known (then only its kind is compared)."""
+    recorded = meta.get(META_VECTOR_CODES.encode())
+    if recorded:
+        return recorded.decode()
+    return "1-bit codes" if index_type == "IvfRq" else None
+
+
+def _record(table: Any, fields: dict[str, object]) -> None:
+    metadata = {key: str(value) for key, value in fields.items()}
+    table.update_field_metadata({"path": "vector", "metadata": metadata})
 
 
 def needs_refresh(table: Any, opts: StoreOptions) -> bool:

@@ -220,19 +220,21 @@ def test_uncommitted_candidates_are_searched_again_without_them(
 
 
 def test_vector_settings_reach_the_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``vector_nprobes`` and ``vector_refine_rows`` from the settings (here the environment)
-    reach LanceDB's query: the refine factor re-ranks about refine_rows rows whatever the
-    depth asked."""
+    """``vector_nprobes``, ``vector_refine_rows`` and ``vector_rq_bits`` from the settings
+    (here the environment) reach the store's options, and the first two LanceDB's query: the
+    refine factor re-ranks about refine_rows rows whatever the depth asked."""
     from lancedb.query import AsyncVectorQuery
 
     from pipeline.settings import Settings
 
     monkeypatch.setenv("ARCHIVIST_DB", str(tmp_path / "idx"))
-    monkeypatch.setenv("ARCHIVIST_VECTOR_NPROBES", "40")  # above LanceDB's default maximum
+    monkeypatch.setenv("ARCHIVIST_VECTOR_NPROBES", "60")  # above LanceDB's default maximum
     monkeypatch.setenv("ARCHIVIST_VECTOR_REFINE_ROWS", "300")
     monkeypatch.setenv("ARCHIVIST_STORE__VECTOR_INDEX_KIND", "ivf_pq")
+    monkeypatch.setenv("ARCHIVIST_VECTOR_RQ_BITS", "3")
     opts = Settings().options()
-    assert (opts.store.vector_index_kind, opts.store.vector_nprobes) == ("ivf_pq", 40)
+    assert (opts.store.vector_index_kind, opts.store.vector_nprobes) == ("ivf_pq", 60)
+    assert opts.store.vector_rq_bits == 3
     store = LanceChunkStore(opts.store, embedder="toy", dim=DIM)
     seen: dict[str, list[int]] = {"refine_factor": [], "nprobes": []}
     for name in seen:
@@ -245,7 +247,7 @@ def test_vector_settings_reach_the_query(tmp_path: Path, monkeypatch: pytest.Mon
         monkeypatch.setattr(AsyncVectorQuery, name, spy)
     store.search_vector(_vec(1), k=10)
     store.candidates(text=None, language="", vector=lambda: _vec(1), k=50)
-    assert seen == {"refine_factor": [30, 6], "nprobes": [40, 40]}
+    assert seen == {"refine_factor": [30, 6], "nprobes": [60, 60]}
 
 
 @pytest.mark.parametrize(

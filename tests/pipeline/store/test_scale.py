@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.models import Chunk, DocumentRecord, SearchFilters, StoreOptions
 from pipeline.store import DocumentWrite, LanceChunkStore
-from pipeline.store.upkeep import META_VECTOR_ROWS
+from pipeline.store.upkeep import META_VECTOR_CODES, META_VECTOR_ROWS, vector_index_config
 
 DIM = 64
 DOCS = 120
@@ -213,6 +213,38 @@ def test_a_vector_index_of_another_kind_is_rebuilt(tmp_path: Path, vectors: np.n
     assert stats is not None and stats.index_type == "IVF_RQ"
     assert store.ensure_indexes() == []
     assert store.search_vector(vectors[7], k=1)[0][0].chunk_id == Chunk.make_id(_doc_id(0), 7)
+
+
+def test_a_vector_index_of_other_codes_is_rebuilt(tmp_path: Path, vectors: np.ndarray) -> None:
+    """An IVF_RQ index of another code size than ``vector_rq_bits`` is rebuilt by the next
+    ``ensure_indexes`` (once), and the codes it now holds are recorded."""
+    old = LanceChunkStore(_opts(tmp_path, vector_rq_bits=1), embedder="toy", dim=DIM)
+    _fill(old, vectors)
+    assert any("1-bit codes" in step for step in old.ensure_indexes())
+    store = LanceChunkStore(_opts(tmp_path, vector_rq_bits=4), embedder="toy", dim=DIM)
+    done = store.ensure_indexes()
+    assert done == ["IVF_RQ chunks.vector rebuilt: 4 partitions, 4-bit codes, 1200 rows"]
+    meta = store.chunks.schema.field("vector").metadata
+    assert meta[META_VECTOR_CODES.encode()] == b"4-bit codes"
+    assert store.ensure_indexes() == []
+    assert store.search_vector(vectors[7], k=1)[0][0].chunk_id == Chunk.make_id(_doc_id(0), 7)
+
+
+def test_an_rq_index_built_before_codes_were_recorded_counts_as_1_bit(
+    tmp_path: Path, vectors: np.ndarray
+) -> None:
+    """An IVF_RQ index that records no codes (built before they were recorded, or by hand)
+    holds 1-bit codes: kept under ``vector_rq_bits=1``, rebuilt under any other."""
+    store = LanceChunkStore(_opts(tmp_path, vector_rq_bits=1), embedder="toy", dim=DIM)
+    _fill(store, vectors)
+    config = vector_index_config(len(vectors), DIM, store.opts)
+    store.chunks.create_index("vector", config=config)  # by hand: no record
+    assert not any("vector" in step for step in store.ensure_indexes())  # adopted as it is
+    assert META_VECTOR_CODES.encode() not in store.chunks.schema.field("vector").metadata
+    wider = LanceChunkStore(_opts(tmp_path, vector_rq_bits=2), embedder="toy", dim=DIM)
+    assert wider.ensure_indexes() == [
+        "IVF_RQ chunks.vector rebuilt: 4 partitions, 2-bit codes, 1200 rows"
+    ]
 
 
 def test_maintain_removes_old_versions_and_keeps_rows(tmp_path: Path, vectors: np.ndarray) -> None:
