@@ -38,11 +38,13 @@ LAYOUTS: dict[str, dict[str, Any]] = {
     "ivf_pq 8192/partition, dim/16 sub-vectors": {"vector_index_kind": "ivf_pq"},
     "ivf_pq 8192/partition, dim/8 sub-vectors": {"vector_index_kind": "ivf_pq",
                                                  "vector_pq_sub_vectors": 64},
-    "ivf_rq 8192/partition": {"vector_index_kind": "ivf_rq"},
-    "ivf_rq 4096/partition": {"vector_index_kind": "ivf_rq", "vector_partition_rows": 4096},
-    "ivf_rq 16384/partition": {"vector_index_kind": "ivf_rq", "vector_partition_rows": 16384},
+    "ivf_rq 8192/partition, 1 bit": {"vector_index_kind": "ivf_rq", "vector_rq_bits": 1},
     "ivf_rq 8192/partition, 2 bits": {"vector_index_kind": "ivf_rq", "vector_rq_bits": 2},
     "ivf_rq 8192/partition, 4 bits": {"vector_index_kind": "ivf_rq", "vector_rq_bits": 4},
+    "ivf_rq 4096/partition, 2 bits": {"vector_index_kind": "ivf_rq", "vector_rq_bits": 2,
+                                      "vector_partition_rows": 4096},
+    "ivf_rq 16384/partition, 2 bits": {"vector_index_kind": "ivf_rq", "vector_rq_bits": 2,
+                                       "vector_partition_rows": 16384},
 }  # fmt: skip
 
 
@@ -218,6 +220,8 @@ def recall(
     out["store"] = store_recall(store, vectors, exact, k)
     opts = store.opts
     own = f"store's own: {opts.vector_index_kind} {opts.vector_partition_rows}/partition"
+    if opts.vector_index_kind == "ivf_rq":
+        own += f", {opts.vector_rq_bits} bit{'s' if opts.vector_rq_bits > 1 else ''}"
     out["layouts"][own] = {"index_bytes": index_bytes() if index_bytes else None}
     rows = sweep(store, vectors, exact, layout=own, k=k, depth=depth)
     for name in layouts:
