@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import QueryVectors, load
 from scale_data import load_corpus, queries
+from scale_latency import QueryVectors, load
 
 import pipeline.retrieve.search as search
 from pipeline.embed import make_embedder

@@ -100,7 +100,7 @@ def test_the_store_searches_what_the_bench_wrote(loaded: tuple) -> None:
 
 
 def test_the_engine_reference_searches_the_same_table_with_the_same_filter(loaded: tuple) -> None:
-    from scale import QueryVectors, engine_hybrid
+    from scale_latency import QueryVectors, engine_hybrid
 
     store, written = loaded
     first = written[0][0]
@@ -117,7 +117,7 @@ def test_the_engine_reference_searches_the_same_table_with_the_same_filter(loade
 
 
 def test_ratios_set_hybrid_beside_full_text_and_both_references() -> None:
-    from scale import ratios
+    from scale_latency import ratios
 
     cells = [
         {"mode": "hybrid", "date_filter": False, "concurrency": 1, "p50_ms": 30.0},
