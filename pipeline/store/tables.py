@@ -90,6 +90,13 @@ class LanceChunkStore:
         if CHUNKS in names:
             self.chunks = self._db.open_table(CHUNKS)
             self._check_schema()
+            outdated = upkeep.outdated_vector_index(self.chunks, dim, opts)
+            if outdated:
+                log.warning(
+                    "the vector index is %s; searches use it as it is until "
+                    "`archivist maintain` or the next ingest rebuilds it",
+                    outdated,
+                )
         else:
             schema = chunks_schema(embedder, dim, self.languages)
             self.chunks = self._db.create_table(CHUNKS, schema=schema)

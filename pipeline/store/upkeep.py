@@ -207,7 +207,7 @@ def ensure_vector_index(
     setting changed). Returns what was done, or None."""
     if rows < max(opts.vector_index_min_rows, PQ_MIN_ROWS):
         return None
-    index = next((ix for ix in table.list_indices() if list(ix.columns) == ["vector"]), None)
+    index = _vector_index(table)
     meta = table.schema.field("vector").metadata or {}
     trained = int(meta.get(META_VECTOR_ROWS.encode(), b"0") or 0)
     if index is not None and not trained:  # built elsewhere (by hand, a bench): adopt it
@@ -215,10 +215,7 @@ def ensure_vector_index(
         run("vector index rows", functools.partial(_record, table, {META_VECTOR_ROWS: trained}),
             table)  # fmt: skip
     config = vector_index_config(rows, dim, opts)
-    kind = type(config).__name__
-    same_kind = index is not None and index.index_type == kind
-    if same_kind and _built_codes(kind, meta) not in (None, vector_codes(config)):
-        same_kind = False  # the same kind, other codes: a rebuild, as for another kind
+    same_kind = index is not None and _holds(index, meta, config)  # else: a rebuild
     if same_kind and rows < trained * opts.vector_retrain_growth:
         return None
     build = functools.partial(table.create_index, "vector", config=config, replace=True)
@@ -227,6 +224,37 @@ def ensure_vector_index(
     run("vector index rows", functools.partial(_record, table, built), table)
     verb = "built" if index is None else "retrained" if same_kind else "rebuilt"
     return describe_vector_index(config, f"{table.name}.vector", verb, rows)
+
+
+def outdated_vector_index(table: Any, dim: int, opts: StoreOptions) -> str | None:
+    """What the vector index of ``table`` holds, when that is not what ``opts`` asks for
+    (another kind, other codes); None when it is, or when there is none. Searches use the index
+    as it is until ``ensure_vector_index`` rebuilds it."""
+    index = _vector_index(table)
+    if index is None or dim <= 0:
+        return None
+    meta = table.schema.field("vector").metadata or {}
+    config = vector_index_config(PQ_MIN_ROWS, dim, opts)  # kind and codes do not depend on rows
+    if _holds(index, meta, config):
+        return None
+    held = _built_codes(index.index_type, meta) or "codes not recorded"
+    has = _KIND_NAMES.get(index.index_type, index.index_type)
+    wanted = _KIND_NAMES[type(config).__name__]
+    return f"{has} with {held}, where the settings ask for {wanted} with {vector_codes(config)}"
+
+
+def _vector_index(table: Any) -> Any:
+    return next((ix for ix in table.list_indices() if list(ix.columns) == ["vector"]), None)
+
+
+def _holds(index: Any, meta: dict[bytes, bytes], config: Any) -> bool:
+    """True when ``index`` is of ``config``'s kind and holds its codes (or its codes are not
+    known: then only the kind is compared)."""
+    kind = type(config).__name__
+    return bool(index.index_type == kind) and _built_codes(kind, meta) in (
+        None,
+        vector_codes(config),
+    )
 
 
 def _built_codes(index_type: str, meta: dict[bytes, bytes]) -> str | None:

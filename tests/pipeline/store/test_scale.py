@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -228,6 +229,29 @@ def test_a_vector_index_of_other_codes_is_rebuilt(tmp_path: Path, vectors: np.nd
     assert meta[META_VECTOR_CODES.encode()] == b"4-bit codes"
     assert store.ensure_indexes() == []
     assert store.search_vector(vectors[7], k=1)[0][0].chunk_id == Chunk.make_id(_doc_id(0), 7)
+
+
+def test_opening_an_index_of_other_codes_says_so(
+    tmp_path: Path, vectors: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Opening a store whose vector index holds other codes than its settings ask for warns
+    (searches use the old index until it is rebuilt); the same settings, or none built, do not."""
+    old = LanceChunkStore(_opts(tmp_path, vector_rq_bits=1), embedder="toy", dim=DIM)
+    _fill(old, vectors[:900])
+    old.ensure_indexes()  # under the threshold: no vector index, nothing to warn about
+    with caplog.at_level(logging.WARNING, logger="pipeline.store.tables"):
+        LanceChunkStore(_opts(tmp_path, vector_rq_bits=2), embedder="toy", dim=DIM)
+    assert "vector index" not in caplog.text
+    _fill(old, vectors[900:], 90)
+    old.ensure_indexes()
+    with caplog.at_level(logging.WARNING, logger="pipeline.store.tables"):
+        LanceChunkStore(_opts(tmp_path, vector_rq_bits=1), embedder="toy", dim=DIM)
+        assert "vector index" not in caplog.text
+        LanceChunkStore(_opts(tmp_path, vector_rq_bits=2), embedder="toy", dim=DIM)
+    assert (
+        "the vector index is IVF_RQ with 1-bit codes, where the settings ask for IVF_RQ "
+        "with 2-bit codes" in caplog.text
+    )
 
 
 def test_an_rq_index_built_before_codes_were_recorded_counts_as_1_bit(
