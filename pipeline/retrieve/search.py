@@ -98,17 +98,18 @@ class _Chooser:
 
     def __init__(self, opts: RetrieveOptions, limit: int, language: str | None) -> None:
         self._opts, self._limit, self._language = opts, limit, language
-        self._last: tuple[Candidates, Candidates, Fusion] | None = None
+        self._last: tuple[Candidates, Candidates, dict[str, str], Fusion] | None = None
 
     def __call__(self, fts: Candidates, vec: Candidates, members: Mapping[str, Member]) -> Fusion:
         if not self._opts.group_variants:
             return _fuse(fts, vec, self._opts, self._limit)
-        doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids, strict=True))
         if self._last is not None and self._last[0] is fts and self._last[1] is vec:
-            fused = self._last[2]
+            doc_of, fused = self._last[2], self._last[3]
         else:
+            doc_of = dict(zip(fts.chunk_ids + vec.chunk_ids, fts.doc_ids + vec.doc_ids,
+                              strict=True))  # fmt: skip
             fused = _fuse(fts, vec, self._opts, len(doc_of))  # every candidate, in order
-            self._last = (fts, vec, fused)
+            self._last = (fts, vec, doc_of, fused)
         if _one_per_story(doc_of.values(), members):
             return Fusion(fused.ids[: self._limit], fused.scores[: self._limit],
                           fused.ranks[: self._limit])  # fmt: skip
